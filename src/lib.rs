@@ -1,0 +1,1 @@
+pub use lm; pub use policy_opt;
