@@ -1,1 +1,2 @@
 pub use lm; pub use policy_opt;
+pub use pref_data;

@@ -1,1 +1,37 @@
-pub fn x(){}
+//! # lm — the causal language model layer of the workspace
+//!
+//! - [`CausalLm`]: the trait every trainer is written against (hidden states, logits,
+//!   masked and shifted per-token log-probs, entropies, KV-cached steps).
+//! - [`Transformer`]: a reference decoder-only transformer, Llama-style or GPT-2-style by
+//!   [`TransformerConfig`].
+//! - [`generate`]: batched, left-padded, KV-cached sampling that returns the sampled tokens'
+//!   log-probs under the model.
+//! - [`ScalarHead`]: a scalar head for reward models and value functions over a shared
+//!   backbone.
+//! - [`checkpoint`]: safetensors checkpoints with a JSON config, and Hugging Face Llama /
+//!   GPT-2 weight loading.
+//! - [`tokenizer`]: a thin wrapper over the `tokenizers` crate.
+//! - [`device`]: the one helper that picks the backend from features or `RLHF_DEVICE`.
+
+pub mod causal_lm;
+pub mod checkpoint;
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod generate;
+pub mod head;
+pub mod kv_cache;
+pub mod logprobs;
+pub mod mask;
+pub mod model;
+pub mod tokenizer;
+
+pub use causal_lm::CausalLm;
+pub use config::{MlpKind, NormKind, PositionKind, TransformerConfig};
+pub use device::select_device;
+pub use error::LmError;
+pub use generate::{Generation, GenerationConfig, SamplingConfig, generate};
+pub use head::ScalarHead;
+pub use kv_cache::KvCache;
+pub use logprobs::SequenceLogProbs;
+pub use model::Transformer;

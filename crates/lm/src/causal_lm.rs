@@ -1,0 +1,78 @@
+//! The causal language model abstraction every trainer in the workspace is written against.
+
+use burn::tensor::{Int, Tensor};
+
+use crate::kv_cache::KvCache;
+use crate::logprobs::{SequenceLogProbs, next_token_logprobs, shift_mask, token_entropy};
+
+/// A decoder-only language model over a batch of token ids with a padding mask.
+///
+/// Conventions:
+/// - `ids: [B, T]` token ids; `mask: [B, T]` is 1 for tokens and 0 for padding. Rows may be
+///   left- or right-padded; positions are counted over real tokens only, so padding never
+///   changes a row's log-probs.
+/// - Only [`hidden`](CausalLm::hidden), [`logits_from_hidden`](CausalLm::logits_from_hidden)
+///   and [`hidden_cached`](CausalLm::hidden_cached) must be written; log-probs, entropies and
+///   logits come from them. Splitting hidden states from the output projection lets a reward
+///   or value head share the backbone, and lets large vocabularies be projected in chunks.
+/// - Run rollouts and reference scoring on a `model.valid()` copy with inputs on a device
+///   without autodiff, so that no graph is kept alive (see the burn notes).
+///
+/// The trait is object safe: `&dyn CausalLm` works.
+pub trait CausalLm {
+    /// Vocabulary size.
+    fn vocab_size(&self) -> usize;
+
+    /// Width of the hidden states.
+    fn d_model(&self) -> usize;
+
+    /// Longest sequence the model accepts.
+    fn max_seq_len(&self) -> usize;
+
+    /// An empty KV cache able to hold `capacity` positions.
+    fn new_cache(&self, capacity: usize) -> KvCache;
+
+    /// Final hidden states (after the last norm), `[B, T, d_model]`.
+    fn hidden(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<3>;
+
+    /// Output projection of hidden states to logits, `[B, T, d_model] → [B, T, vocab]`.
+    fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3>;
+
+    /// Hidden states of `ids: [B, T]` appended after the `cache.len()` cached positions.
+    /// `mask: [B, cache.len() + T]` is the padding mask of every position so far and
+    /// `positions: [B, T]` the positions of the new tokens. Advances the cache by `T`.
+    fn hidden_cached(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        cache: &mut KvCache,
+    ) -> Tensor<3>;
+
+    /// Logits `[B, T, vocab]`.
+    fn logits(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<3> {
+        self.logits_from_hidden(self.hidden(ids, mask))
+    }
+
+    /// Per-token log-probs of the next token, `[B, T − 1]` (see [`crate::logprobs`]).
+    fn token_logprobs(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
+        next_token_logprobs(self.logits(ids.clone(), mask), ids)
+    }
+
+    /// Log-probs of the tokens selected by `target_mask` (aligned with `ids`, e.g. a
+    /// completion mask), with per-sequence sums, counts and means.
+    fn sequence_logprobs(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Int>,
+        target_mask: Tensor<2, Int>,
+    ) -> SequenceLogProbs {
+        let target_mask = target_mask * mask.clone();
+        SequenceLogProbs::from_tokens(self.token_logprobs(ids, mask), shift_mask(target_mask))
+    }
+
+    /// Entropy of the next-token distribution at every position, `[B, T]`.
+    fn token_entropy(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
+        token_entropy(self.logits(ids, mask))
+    }
+}

@@ -1,0 +1,228 @@
+//! Architecture configuration of the reference decoder-only transformer.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::LmError;
+
+/// Normalisation layer used before attention, before the MLP and at the end of the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormKind {
+    /// RMSNorm (Zhang & Sennrich 2019), as in Llama: `x / sqrt(mean(x²) + ε) · γ`.
+    Rms,
+    /// LayerNorm with bias (Ba et al. 2016), as in GPT-2.
+    Layer,
+}
+
+/// Feed-forward block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MlpKind {
+    /// `down(silu(gate(x)) ⊙ up(x))` (Shazeer 2020), as in Llama.
+    SwiGlu,
+    /// `proj(gelu_tanh(fc(x)))`, as in GPT-2 (`gelu_new`).
+    Gelu,
+}
+
+/// How token positions enter the model.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum PositionKind {
+    /// Rotary embeddings (Su et al. 2021) in the rotate-half layout Hugging Face Llama uses.
+    Rope {
+        /// Base θ of the inverse frequencies `θ^(-2i/d)`.
+        theta: f64,
+    },
+    /// A learned absolute position table, as in GPT-2.
+    Learned,
+}
+
+/// Hyper-parameters of [`Transformer`](crate::Transformer).
+///
+/// Build one with [`TransformerConfig::llama`] or [`TransformerConfig::gpt2`] and adjust
+/// fields; [`TransformerConfig::validate`] (called by every constructor that consumes a
+/// config) rejects inconsistent values with an error naming the field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransformerConfig {
+    /// Vocabulary size (rows of the embedding table).
+    pub vocab_size: usize,
+    /// Width of the residual stream.
+    pub d_model: usize,
+    /// Number of decoder blocks.
+    pub n_layers: usize,
+    /// Number of query heads.
+    pub n_heads: usize,
+    /// Number of key/value heads (grouped-query attention); must divide `n_heads`.
+    pub n_kv_heads: usize,
+    /// Hidden width of the feed-forward block.
+    pub d_ff: usize,
+    /// Longest sequence (prompt + completion) the model accepts.
+    pub max_seq_len: usize,
+    /// Normalisation layer.
+    pub norm: NormKind,
+    /// Epsilon of the normalisation layers.
+    pub norm_eps: f64,
+    /// Feed-forward block.
+    pub mlp: MlpKind,
+    /// Position encoding.
+    pub positions: PositionKind,
+    /// Whether the output projection reuses the token embedding matrix.
+    pub tie_embeddings: bool,
+    /// Whether the attention and MLP projections carry biases (GPT-2: yes, Llama: no).
+    pub bias: bool,
+}
+
+impl TransformerConfig {
+    /// A Llama-style configuration: RoPE (θ = 10 000), RMSNorm (ε = 1e-6), SwiGLU, no biases.
+    pub fn llama(
+        vocab_size: usize,
+        d_model: usize,
+        n_layers: usize,
+        n_heads: usize,
+        n_kv_heads: usize,
+        d_ff: usize,
+    ) -> Self {
+        Self {
+            vocab_size,
+            d_model,
+            n_layers,
+            n_heads,
+            n_kv_heads,
+            d_ff,
+            max_seq_len: 2048,
+            norm: NormKind::Rms,
+            norm_eps: 1e-6,
+            mlp: MlpKind::SwiGlu,
+            positions: PositionKind::Rope { theta: 10_000.0 },
+            tie_embeddings: true,
+            bias: false,
+        }
+    }
+
+    /// A GPT-2-style configuration: learned positions, LayerNorm (ε = 1e-5), GELU (tanh),
+    /// biases, tied embeddings, `d_ff = 4·d_model`.
+    pub fn gpt2(vocab_size: usize, d_model: usize, n_layers: usize, n_heads: usize) -> Self {
+        Self {
+            vocab_size,
+            d_model,
+            n_layers,
+            n_heads,
+            n_kv_heads: n_heads,
+            d_ff: 4 * d_model,
+            max_seq_len: 1024,
+            norm: NormKind::Layer,
+            norm_eps: 1e-5,
+            mlp: MlpKind::Gelu,
+            positions: PositionKind::Learned,
+            tie_embeddings: true,
+            bias: true,
+        }
+    }
+
+    /// Sets [`max_seq_len`](Self::max_seq_len).
+    pub fn with_max_seq_len(mut self, max_seq_len: usize) -> Self {
+        self.max_seq_len = max_seq_len;
+        self
+    }
+
+    /// Sets [`tie_embeddings`](Self::tie_embeddings).
+    pub fn with_tie_embeddings(mut self, tie: bool) -> Self {
+        self.tie_embeddings = tie;
+        self
+    }
+
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.d_model / self.n_heads.max(1)
+    }
+
+    /// Checks that the numbers fit together.
+    pub fn validate(&self) -> Result<(), LmError> {
+        let bad = |field: &'static str, reason: String| Err(LmError::Config { field, reason });
+        for (field, value) in [
+            ("vocab_size", self.vocab_size),
+            ("d_model", self.d_model),
+            ("n_layers", self.n_layers),
+            ("n_heads", self.n_heads),
+            ("n_kv_heads", self.n_kv_heads),
+            ("d_ff", self.d_ff),
+            ("max_seq_len", self.max_seq_len),
+        ] {
+            if value == 0 {
+                return bad(field, "must be at least 1, got 0".into());
+            }
+        }
+        if self.d_model % self.n_heads != 0 {
+            return bad(
+                "n_heads",
+                format!("must divide d_model = {}, got {}", self.d_model, self.n_heads),
+            );
+        }
+        if self.n_heads % self.n_kv_heads != 0 {
+            return bad(
+                "n_kv_heads",
+                format!("must divide n_heads = {}, got {}", self.n_heads, self.n_kv_heads),
+            );
+        }
+        if let PositionKind::Rope { theta } = self.positions {
+            if self.head_dim() % 2 != 0 {
+                return bad(
+                    "positions",
+                    format!("RoPE needs an even head_dim, got {}", self.head_dim()),
+                );
+            }
+            if !(theta.is_finite() && theta > 1.0) {
+                return bad("positions.theta", format!("must be > 1, got {theta}"));
+            }
+        }
+        if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) {
+            return bad("norm_eps", format!("must be > 0, got {}", self.norm_eps));
+        }
+        Ok(())
+    }
+
+    /// Number of trainable parameters a model of this configuration has.
+    pub fn num_params(&self) -> usize {
+        let d = self.d_model;
+        let hd = self.head_dim();
+        let b = usize::from(self.bias);
+        let norm = if self.norm == NormKind::Layer { 2 * d } else { d };
+        let attn = d * self.n_heads * hd
+            + 2 * d * self.n_kv_heads * hd
+            + self.n_heads * hd * d
+            + b * (self.n_heads * hd + 2 * self.n_kv_heads * hd + d);
+        let mlp = match self.mlp {
+            MlpKind::SwiGlu => 3 * d * self.d_ff + b * (2 * self.d_ff + d),
+            MlpKind::Gelu => 2 * d * self.d_ff + b * (self.d_ff + d),
+        };
+        let pos = match self.positions {
+            PositionKind::Learned => self.max_seq_len * d,
+            PositionKind::Rope { .. } => 0,
+        };
+        let head = if self.tie_embeddings { 0 } else { self.vocab_size * d };
+        self.vocab_size * d + pos + self.n_layers * (attn + mlp + 2 * norm) + norm + head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_the_field() {
+        let mut c = TransformerConfig::llama(100, 64, 2, 4, 3, 128);
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("n_kv_heads"), "{err}");
+        c.n_kv_heads = 2;
+        c.validate().unwrap();
+        c.d_model = 66;
+        assert!(c.validate().unwrap_err().to_string().contains("n_heads"));
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let c = TransformerConfig::gpt2(50, 32, 2, 4);
+        let s = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<TransformerConfig>(&s).unwrap(), c);
+    }
+}

@@ -1,0 +1,110 @@
+//! The one place that picks a burn [`Device`] for examples, tests and benchmarks.
+//!
+//! Library code never names a backend: it takes a `&Device`. Programs call
+//! [`select_device`], which reads the `RLHF_DEVICE` environment variable
+//! (`flex`, `wgpu`, `cuda`, `tch` / `libtorch`, `tch-cuda`) and otherwise takes the
+//! first backend compiled in, GPUs first (`cuda`, `wgpu`, `tch`, `flex`).
+
+use burn::tensor::Device;
+
+use crate::error::LmError;
+
+/// Environment variable that names the backend.
+pub const DEVICE_ENV: &str = "RLHF_DEVICE";
+
+/// Backends this build was compiled with, in priority order.
+pub fn compiled_backends() -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if cfg!(feature = "cuda") {
+        v.push("cuda");
+    }
+    if cfg!(feature = "wgpu") {
+        v.push("wgpu");
+    }
+    if cfg!(feature = "tch") {
+        v.push("tch");
+    }
+    if cfg!(feature = "flex") {
+        v.push("flex");
+    }
+    v
+}
+
+/// Picks the device named by `RLHF_DEVICE`, else the first compiled backend.
+pub fn select_device() -> Result<Device, LmError> {
+    match std::env::var(DEVICE_ENV) {
+        Ok(name) if !name.trim().is_empty() => device_by_name(name.trim()),
+        _ => {
+            let first = compiled_backends().first().copied().ok_or_else(|| {
+                LmError::Device(
+                    "no backend compiled in: enable one of the features flex, wgpu, cuda, tch"
+                        .into(),
+                )
+            })?;
+            device_by_name(first)
+        }
+    }
+}
+
+/// The device of the backend called `name` (`flex`, `wgpu`, `cuda`, `tch`, `tch-cuda`).
+pub fn device_by_name(name: &str) -> Result<Device, LmError> {
+    let not_compiled = |feature: &str| {
+        LmError::Device(format!(
+            "{DEVICE_ENV}={name} asks for a backend this build lacks: rebuild with \
+             `--features {feature}` (compiled: {:?})",
+            compiled_backends()
+        ))
+    };
+    match name.to_ascii_lowercase().as_str() {
+        "flex" | "cpu" => {
+            #[cfg(feature = "flex")]
+            return Ok(Device::flex());
+            #[cfg(not(feature = "flex"))]
+            return Err(not_compiled("flex"));
+        }
+        "wgpu" => {
+            #[cfg(feature = "wgpu")]
+            return Ok(Device::wgpu(Default::default()));
+            #[cfg(not(feature = "wgpu"))]
+            return Err(not_compiled("wgpu"));
+        }
+        "cuda" => {
+            #[cfg(feature = "cuda")]
+            return Ok(Device::cuda(0));
+            #[cfg(not(feature = "cuda"))]
+            return Err(not_compiled("cuda"));
+        }
+        "tch" | "libtorch" => {
+            #[cfg(feature = "tch")]
+            return Ok(Device::libtorch());
+            #[cfg(not(feature = "tch"))]
+            return Err(not_compiled("tch"));
+        }
+        "tch-cuda" => {
+            #[cfg(feature = "tch")]
+            return Ok(Device::libtorch_cuda(0));
+            #[cfg(not(feature = "tch"))]
+            return Err(not_compiled("tch"));
+        }
+        other => Err(LmError::Device(format!(
+            "{DEVICE_ENV}={other} is not a backend name; use one of flex, wgpu, cuda, tch, tch-cuda"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_name_is_a_clear_error() {
+        let err = device_by_name("tpu").unwrap_err().to_string();
+        assert!(err.contains("tpu") && err.contains("flex"), "{err}");
+    }
+
+    #[cfg(feature = "flex")]
+    #[test]
+    fn flex_by_name() {
+        assert!(device_by_name("flex").is_ok());
+    }
+}

@@ -1,0 +1,49 @@
+//! A scalar head over a shared backbone: reward models and PPO value functions.
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::{Device, Int, Tensor};
+
+/// `d_model → 1` projection read at every position or at each row's last real token.
+///
+/// It holds no backbone: a reward model or a value function owns (or borrows) a
+/// [`CausalLm`](crate::CausalLm) and passes its [`hidden`](crate::CausalLm::hidden) states
+/// here, so a policy and its value head can share one forward pass.
+#[derive(Module, Debug)]
+pub struct ScalarHead {
+    /// The projection.
+    pub proj: Linear,
+}
+
+impl ScalarHead {
+    /// Weights N(0, (1/√(d_model+1))²) as TRL's value head, bias 0.
+    pub fn new(d_model: usize, device: &Device) -> Self {
+        let std = 1.0 / ((d_model + 1) as f64).sqrt();
+        let mut proj = burn::nn::LinearConfig::new(d_model, 1)
+            .with_initializer(burn::nn::Initializer::Normal { mean: 0.0, std })
+            .init(device);
+        proj.bias = Some(Param::from_tensor(Tensor::zeros([1], device)));
+        Self { proj }
+    }
+
+    /// One score per position, `[B, T, d] → [B, T]`.
+    pub fn forward_all(&self, hidden: Tensor<3>) -> Tensor<2> {
+        let [b, t, _] = hidden.dims();
+        self.proj.forward(hidden).reshape([b, t])
+    }
+
+    /// One score per row, read at the last position whose `mask` is 1, `[B]`. Works for
+    /// left and right padding.
+    pub fn forward_last(&self, hidden: Tensor<3>, mask: Tensor<2, Int>) -> Tensor<1> {
+        let [b, _, _] = hidden.dims();
+        let idx = last_token_index(mask).reshape([b, 1]);
+        self.forward_all(hidden).gather(1, idx).reshape([b])
+    }
+}
+
+/// Index of the last position whose mask is 1 in each row (0 for an all-padding row), `[B]`.
+pub fn last_token_index(mask: Tensor<2, Int>) -> Tensor<1, Int> {
+    let [b, t] = mask.dims();
+    let pos = Tensor::<1, Int>::arange(0..t as i64, &mask.device()).reshape([1, t]);
+    (mask * pos).max_dim(1).reshape([b])
+}

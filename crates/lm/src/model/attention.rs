@@ -1,0 +1,97 @@
+//! Multi-head causal self-attention with grouped-query heads, RoPE and a KV cache.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Device, Tensor};
+
+use super::rope::{Rope, RopeTables};
+use crate::config::TransformerConfig;
+use crate::kv_cache::KvCache;
+
+/// Score given to blocked (future or padding) keys before the softmax. Finite on purpose:
+/// a row whose keys are all blocked (a padding query) then gets a uniform, finite
+/// distribution instead of NaN.
+pub const MASKED_SCORE: f32 = -1.0e9;
+
+/// Self-attention: `softmax(QKᵀ/√d + mask)·V` per head (Vaswani et al. 2017), with
+/// `n_heads / n_kv_heads` query heads sharing each key/value head (Ainslie et al. 2023).
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// Query projection `d_model → n_heads·hd`.
+    pub q: Linear,
+    /// Key projection `d_model → n_kv_heads·hd`.
+    pub k: Linear,
+    /// Value projection `d_model → n_kv_heads·hd`.
+    pub v: Linear,
+    /// Output projection `n_heads·hd → d_model`.
+    pub o: Linear,
+    /// Query heads.
+    #[module(skip)]
+    pub n_heads: usize,
+    /// Key/value heads.
+    #[module(skip)]
+    pub n_kv_heads: usize,
+    /// Width of one head.
+    #[module(skip)]
+    pub head_dim: usize,
+}
+
+impl Attention {
+    /// Randomly initialised attention for `config`.
+    pub fn new(config: &TransformerConfig, device: &Device) -> Self {
+        let hd = config.head_dim();
+        let lin = |i, o| super::linear(i, o, config.bias, device);
+        Self {
+            q: lin(config.d_model, config.n_heads * hd),
+            k: lin(config.d_model, config.n_kv_heads * hd),
+            v: lin(config.d_model, config.n_kv_heads * hd),
+            o: lin(config.n_heads * hd, config.d_model),
+            n_heads: config.n_heads,
+            n_kv_heads: config.n_kv_heads,
+            head_dim: hd,
+        }
+    }
+
+    /// `x: [B, T, d_model]`; `blocked: [B, 1, T, S]` (true = may not attend), where
+    /// `S = cached + T`; `rope` tables for the T new positions; `cache` with this layer's
+    /// index when decoding incrementally.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        blocked: &Tensor<4, Bool>,
+        rope: Option<&RopeTables>,
+        cache: Option<(&mut KvCache, usize)>,
+    ) -> Tensor<3> {
+        let [b, t, _] = x.dims();
+        let (h, hkv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
+        let heads = |y: Tensor<3>, n: usize| y.reshape([b, t, n, hd]).swap_dims(1, 2);
+        let mut q = heads(self.q.forward(x.clone()), h);
+        let mut k = heads(self.k.forward(x.clone()), hkv);
+        let v = heads(self.v.forward(x), hkv);
+        if let Some(tables) = rope {
+            q = Rope::apply(q, tables);
+            k = Rope::apply(k, tables);
+        }
+        let (k, v) = match cache {
+            Some((cache, layer)) => cache.append(layer, k, v),
+            None => (k, v),
+        };
+        let s = k.dims()[2];
+        let (k, v) = (repeat_kv(k, h / hkv), repeat_kv(v, h / hkv));
+        let scores = q.matmul(k.swap_dims(2, 3)) / (hd as f64).sqrt();
+        let scores = scores.mask_fill(blocked.clone().expand([b, h, t, s]), MASKED_SCORE);
+        let ctx = softmax(scores, 3).matmul(v);
+        self.o.forward(ctx.swap_dims(1, 2).reshape([b, t, h * hd]))
+    }
+}
+
+/// `[B, H_kv, S, hd] → [B, H_kv·n_rep, S, hd]`, query head `i` reading key head `i / n_rep`
+/// (the layout of Hugging Face `repeat_kv`).
+fn repeat_kv(x: Tensor<4>, n_rep: usize) -> Tensor<4> {
+    if n_rep == 1 {
+        return x;
+    }
+    let [b, hkv, s, hd] = x.dims();
+    x.unsqueeze_dim::<5>(2).expand([b, hkv, n_rep, s, hd]).reshape([b, hkv * n_rep, s, hd])
+}

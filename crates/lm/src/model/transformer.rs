@@ -1,0 +1,153 @@
+//! The full model: embeddings, blocks, final norm, output projection.
+
+use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::tensor::{Bool, Device, Int, Tensor};
+
+use super::block::Block;
+use super::norm::Norm;
+use super::rope::Rope;
+use crate::causal_lm::CausalLm;
+use crate::config::{PositionKind, TransformerConfig};
+use crate::error::LmError;
+use crate::kv_cache::KvCache;
+use crate::mask::{blocked_keys, positions_from_mask};
+
+/// A decoder-only transformer implementing [`CausalLm`].
+///
+/// Llama-style (RoPE, RMSNorm, SwiGLU, grouped-query attention) or GPT-2-style (learned
+/// positions, LayerNorm, GELU) according to its [`TransformerConfig`].
+#[derive(Module, Debug)]
+pub struct Transformer {
+    /// Token embedding `[vocab, d_model]`; also the output projection when tied.
+    pub embed: Embedding,
+    /// Learned position table `[max_seq_len, d_model]` (GPT-2 style only).
+    pub pos_embed: Option<Embedding>,
+    /// Decoder blocks.
+    pub blocks: Vec<Block>,
+    /// Final norm.
+    pub norm: Norm,
+    /// Output projection `d_model → vocab` when embeddings are not tied.
+    pub lm_head: Option<Linear>,
+    /// The configuration this model was built from.
+    #[module(skip)]
+    pub config: TransformerConfig,
+    #[module(skip)]
+    rope: Option<Rope>,
+}
+
+impl Transformer {
+    /// A randomly initialised model: weights N(0, 0.02²) and biases 0, as GPT-2 and Llama
+    /// initialise. Validates the config first.
+    pub fn new(config: &TransformerConfig, device: &Device) -> Result<Self, LmError> {
+        config.validate()?;
+        let init = super::init_normal();
+        let model = Self::from_parts(
+            config,
+            EmbeddingConfig::new(config.vocab_size, config.d_model)
+                .with_initializer(init.clone())
+                .init(device),
+            (config.positions == PositionKind::Learned).then(|| {
+                EmbeddingConfig::new(config.max_seq_len, config.d_model)
+                    .with_initializer(init.clone())
+                    .init(device)
+            }),
+            (0..config.n_layers).map(|_| Block::new(config, device)).collect(),
+            Norm::new(config.norm, config.d_model, config.norm_eps, device),
+            (!config.tie_embeddings).then(|| {
+                LinearConfig::new(config.d_model, config.vocab_size)
+                    .with_bias(false)
+                    .with_initializer(init.clone())
+                    .init(device)
+            }),
+        );
+        Ok(model)
+    }
+
+    /// Assembles a model from already built parts (used by checkpoint loaders).
+    pub fn from_parts(
+        config: &TransformerConfig,
+        embed: Embedding,
+        pos_embed: Option<Embedding>,
+        blocks: Vec<Block>,
+        norm: Norm,
+        lm_head: Option<Linear>,
+    ) -> Self {
+        let rope = match config.positions {
+            PositionKind::Rope { theta } => Some(Rope::new(config.head_dim(), theta)),
+            PositionKind::Learned => None,
+        };
+        Self { embed, pos_embed, blocks, norm, lm_head, config: config.clone(), rope }
+    }
+
+    fn run(
+        &self,
+        ids: Tensor<2, Int>,
+        key_mask: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        mut cache: Option<&mut KvCache>,
+    ) -> Tensor<3> {
+        let device = ids.device();
+        let [_, t] = ids.dims();
+        let past = cache.as_ref().map_or(0, |c| c.len());
+        let mut x = self.embed.forward(ids);
+        if let Some(pos) = &self.pos_embed {
+            let max = self.config.max_seq_len as i64 - 1;
+            x = x + pos.forward(positions.clone().clamp(0, max));
+        }
+        let rope = self.rope.as_ref().map(|r| r.tables(positions, &device));
+        let blocked: Tensor<4, Bool> = blocked_keys(key_mask, past, t);
+        for (i, block) in self.blocks.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().map(|c| (c, i));
+            x = block.forward(x, &blocked, rope.as_ref(), layer_cache);
+        }
+        if let Some(c) = cache {
+            c.advance(t);
+        }
+        self.norm.forward(x)
+    }
+}
+
+impl CausalLm for Transformer {
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+
+    fn d_model(&self) -> usize {
+        self.config.d_model
+    }
+
+    fn max_seq_len(&self) -> usize {
+        self.config.max_seq_len
+    }
+
+    fn new_cache(&self, capacity: usize) -> KvCache {
+        KvCache::new(self.config.n_layers, capacity)
+    }
+
+    fn hidden(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<3> {
+        let positions = positions_from_mask(mask.clone());
+        self.run(ids, mask, positions, None)
+    }
+
+    fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
+        match &self.lm_head {
+            Some(head) => head.forward(hidden),
+            None => {
+                let [b, t, d] = hidden.dims();
+                let w = self.embed.weight.val(); // [vocab, d]
+                hidden.reshape([b * t, d]).matmul(w.transpose()).reshape([b, t, self.config.vocab_size])
+            }
+        }
+    }
+
+    fn hidden_cached(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        cache: &mut KvCache,
+    ) -> Tensor<3> {
+        self.run(ids, mask, positions, Some(cache))
+    }
+}
