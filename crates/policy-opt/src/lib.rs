@@ -1,1 +1,3 @@
 
+pub mod sft;
+pub mod train;

@@ -1,0 +1,43 @@
+//! SFT as a [`TrainMethod`] of the shared loop.
+
+use std::marker::PhantomData;
+
+use burn::module::Module;
+use lm::CausalLm;
+
+use super::data::SftBatch;
+use super::loss::sft_loss;
+use crate::train::{StepOutput, TrainMethod};
+
+/// Supervised fine-tuning of any [`CausalLm`] module with [`sft_loss`].
+#[derive(Clone, Debug, Default)]
+pub struct Sft<M> {
+    _model: PhantomData<M>,
+}
+
+impl<M> Sft<M> {
+    /// The method.
+    pub fn new() -> Self {
+        Self { _model: PhantomData }
+    }
+}
+
+impl<M: CausalLm + Module + Clone> TrainMethod for Sft<M> {
+    type Model = M;
+    type Batch = SftBatch;
+
+    fn name(&self) -> &'static str {
+        "sft"
+    }
+
+    fn step(&self, model: &M, batch: &SftBatch) -> StepOutput {
+        let logits = model.logits(batch.ids.clone(), batch.mask.clone());
+        let (loss, tokens) = sft_loss(logits, batch.ids.clone(), batch.loss_mask.clone() * batch.mask.clone());
+        let weight = tokens.into_scalar::<f32>() as f64;
+        StepOutput { loss, metrics: Vec::new(), weight }
+    }
+
+    fn eval_extras(&self, mean_loss: f64) -> Vec<(&'static str, f64)> {
+        vec![("perplexity", mean_loss.exp())]
+    }
+}

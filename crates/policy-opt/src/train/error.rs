@@ -1,0 +1,105 @@
+//! The error type shared by the training utilities.
+
+use std::path::PathBuf;
+
+/// Errors raised by the training utilities (metrics files, plots, schedule configuration).
+///
+/// Every message names the file (and line) or the configuration field at fault, so that it can
+/// be shown to a user as is. The enum is `#[non_exhaustive]`: the training loop adds variants
+/// (non-finite loss, checkpoints, ...), so match it with a wildcard arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// Reading, writing, creating or renaming a metrics file failed.
+    #[error("metrics file {}: {source}", path.display())]
+    MetricsIo {
+        /// The metrics file (or its temporary sibling) being accessed.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A line of a metrics file is not a valid metrics record.
+    #[error("metrics file {}, line {line}: malformed record: {message}", path.display())]
+    MetricsParse {
+        /// The metrics file.
+        path: PathBuf,
+        /// The 1-based line number of the malformed record.
+        line: usize,
+        /// What is wrong with the line (the JSON parser's message).
+        message: String,
+    },
+
+    /// A metrics record could not be serialized to JSON.
+    #[error("metrics file {}: cannot serialize record for step {step}: {source}", path.display())]
+    MetricsSerialize {
+        /// The metrics file being written.
+        path: PathBuf,
+        /// The step of the record.
+        step: usize,
+        /// The underlying serializer error.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// Drawing or saving a plot failed.
+    #[error("plot {}: {message}", path.display())]
+    Plot {
+        /// The image file being written.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// A learning-rate schedule configuration is invalid.
+    #[error("invalid learning-rate schedule: `{field}` {message}")]
+    Schedule {
+        /// The offending configuration field, e.g. `warmup_steps`.
+        field: &'static str,
+        /// Why the value is rejected, including the value itself.
+        message: String,
+    },
+
+    /// A trainer setting is invalid.
+    #[error("invalid trainer config: `{field}` {message}")]
+    Config {
+        /// The offending field, e.g. `grad_accum`.
+        field: &'static str,
+        /// Why the value is rejected, including the value itself.
+        message: String,
+    },
+
+    /// Training produced a NaN or infinite value; the run stopped before applying it.
+    #[error(
+        "non-finite {what} ({value}) at step {step}; stopped without updating the model. \
+         Last good checkpoint: {}",
+        last_checkpoint.as_ref().map_or("none written yet".to_string(), |p| p.display().to_string())
+    )]
+    NonFinite {
+        /// The optimizer step (1-based) that produced it.
+        step: usize,
+        /// What was non-finite (`loss`, `gradient norm`).
+        what: &'static str,
+        /// The value.
+        value: f64,
+        /// The newest checkpoint, left untouched.
+        last_checkpoint: Option<PathBuf>,
+    },
+
+    /// Writing or reading a trainer checkpoint failed.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// Preparing the data failed.
+    #[error("data: {0}")]
+    Data(String),
+}
+
+/// Result alias for the training utilities.
+pub type TrainResult<T> = Result<T, TrainError>;
