@@ -1,0 +1,740 @@
+//! The Anthropic HH-RLHF format.
+//!
+//! Each line of an HH-RLHF file is `{"chosen": "...", "rejected": "..."}`, two full
+//! dialogues `\n\nHuman: ...\n\nAssistant: ...` that share every turn but the final
+//! Assistant turn. [`HhPair`] splits such a record, following TRL's
+//! `extract_anthropic_prompt` convention, into the shared `prompt` (up to and
+//! including the final `"\n\nAssistant:"`) and the two completions (the text after
+//! it, usually starting with a space). [`read_hh`] reads a whole file with
+//! validation; [`split_turns`] splits a dialogue into its turns.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::DataError;
+use crate::jsonl::JsonlReader;
+
+/// The marker that opens an Assistant turn.
+pub const ASSISTANT_MARKER: &str = "\n\nAssistant:";
+/// The marker that opens a Human turn.
+pub const HUMAN_MARKER: &str = "\n\nHuman:";
+
+/// Number of example lines kept per skip reason in a [`SkipReport`].
+pub const EXAMPLES_PER_REASON: usize = 3;
+
+/// One preference pair in HH-RLHF form.
+///
+/// `prompt + chosen` and `prompt + rejected` give back the original dialogues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HhPair {
+    /// The shared dialogue, up to and including the final `"\n\nAssistant:"`.
+    pub prompt: String,
+    /// The preferred final Assistant turn (the text after the prompt).
+    pub chosen: String,
+    /// The dispreferred final Assistant turn (the text after the prompt).
+    pub rejected: String,
+}
+
+/// Which of the two dialogues of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    /// The `chosen` dialogue.
+    Chosen,
+    /// The `rejected` dialogue.
+    Rejected,
+}
+
+impl Field {
+    /// The JSON field name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Chosen => "chosen",
+            Field::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a record was not turned into an [`HhPair`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// The line is not valid JSON.
+    InvalidJson,
+    /// The line is JSON but not an object.
+    NotAnObject,
+    /// A required field is absent.
+    MissingField(Field),
+    /// A field is present but not a string.
+    NotAString(Field),
+    /// A dialogue has no `"\n\nAssistant:"` marker.
+    NoAssistantMarker(Field),
+    /// The two dialogues differ before their final Assistant turn.
+    PromptMismatch,
+    /// A final Assistant turn is empty or whitespace only.
+    EmptyCompletion(Field),
+    /// Both final Assistant turns are the same (ignoring surrounding whitespace).
+    IdenticalCompletions,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::InvalidUtf8 => write!(f, "invalid UTF-8"),
+            SkipReason::InvalidJson => write!(f, "invalid JSON"),
+            SkipReason::NotAnObject => write!(f, "record is not a JSON object"),
+            SkipReason::MissingField(x) => write!(f, "missing field `{x}`"),
+            SkipReason::NotAString(x) => write!(f, "field `{x}` is not a string"),
+            SkipReason::NoAssistantMarker(x) => write!(f, "`{x}` has no Assistant turn"),
+            SkipReason::PromptMismatch => {
+                write!(f, "`chosen` and `rejected` do not share the prompt")
+            }
+            SkipReason::EmptyCompletion(x) => write!(f, "empty final Assistant turn in `{x}`"),
+            SkipReason::IdenticalCompletions => {
+                write!(f, "`chosen` and `rejected` completions are identical")
+            }
+        }
+    }
+}
+
+/// What is wrong with one record: the reason plus the field, what was expected and
+/// what was found. Turned into [`DataError::InvalidRecord`] by [`HhProblem::into_error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HhProblem {
+    /// The category, used as the key of [`SkipReport::skipped`].
+    pub reason: SkipReason,
+    /// The offending field (`<record>` for the record as a whole).
+    pub field: String,
+    /// What the format requires.
+    pub expected: String,
+    /// What was found.
+    pub got: String,
+}
+
+impl HhProblem {
+    fn new(reason: SkipReason, field: &str, expected: &str, got: String) -> Self {
+        Self {
+            reason,
+            field: field.to_string(),
+            expected: expected.to_string(),
+            got,
+        }
+    }
+
+    /// The error for this problem at `line` of `path`.
+    pub fn into_error(self, path: &Path, line: usize) -> DataError {
+        DataError::InvalidRecord {
+            path: path.to_path_buf(),
+            line,
+            field: self.field,
+            expected: self.expected,
+            got: self.got,
+        }
+    }
+}
+
+impl fmt::Display for HhProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "field `{}`: expected {}, got {}",
+            self.field, self.expected, self.got
+        )
+    }
+}
+
+impl HhPair {
+    /// Splits a `chosen`/`rejected` pair of full dialogues into prompt and completions.
+    pub fn from_dialogues(chosen: &str, rejected: &str) -> Result<Self, HhProblem> {
+        let (prompt, chosen_completion) = split_at_last_turn(chosen, Field::Chosen)?;
+        let (rejected_prompt, rejected_completion) = split_at_last_turn(rejected, Field::Rejected)?;
+        if prompt != rejected_prompt {
+            let at = first_difference(prompt, rejected_prompt);
+            return Err(HhProblem::new(
+                SkipReason::PromptMismatch,
+                "rejected",
+                "the same dialogue as `chosen` up to the final \"\\n\\nAssistant:\"",
+                format!(
+                    "dialogues that differ from byte {at}: chosen has {}, rejected has {}",
+                    snippet(chosen, at),
+                    snippet(rejected, at)
+                ),
+            ));
+        }
+        for (field, completion) in [
+            (Field::Chosen, chosen_completion),
+            (Field::Rejected, rejected_completion),
+        ] {
+            if completion.trim().is_empty() {
+                return Err(HhProblem::new(
+                    SkipReason::EmptyCompletion(field),
+                    field.name(),
+                    "a non-empty final Assistant turn",
+                    format!("{completion:?}"),
+                ));
+            }
+        }
+        if chosen_completion.trim() == rejected_completion.trim() {
+            return Err(HhProblem::new(
+                SkipReason::IdenticalCompletions,
+                "rejected",
+                "a final Assistant turn different from `chosen`'s",
+                format!("the same text: {}", snippet(rejected_completion, 0)),
+            ));
+        }
+        Ok(Self {
+            prompt: prompt.to_string(),
+            chosen: chosen_completion.to_string(),
+            rejected: rejected_completion.to_string(),
+        })
+    }
+
+    /// Validates one parsed JSON record `{"chosen": ..., "rejected": ...}` (other
+    /// fields are ignored) and splits it.
+    pub fn from_json(record: &Value) -> Result<Self, HhProblem> {
+        let Some(object) = record.as_object() else {
+            return Err(HhProblem::new(
+                SkipReason::NotAnObject,
+                "<record>",
+                "a JSON object with string fields `chosen` and `rejected`",
+                describe(record),
+            ));
+        };
+        let get = |field: Field| match object.get(field.name()) {
+            None => Err(HhProblem::new(
+                SkipReason::MissingField(field),
+                field.name(),
+                "a string",
+                "nothing (the field is missing)".to_string(),
+            )),
+            Some(Value::String(s)) => Ok(s.as_str()),
+            Some(other) => Err(HhProblem::new(
+                SkipReason::NotAString(field),
+                field.name(),
+                "a string",
+                describe(other),
+            )),
+        };
+        let chosen = get(Field::Chosen)?;
+        let rejected = get(Field::Rejected)?;
+        Self::from_dialogues(chosen, rejected)
+    }
+
+    /// The full preferred dialogue, `prompt + chosen`.
+    pub fn chosen_dialogue(&self) -> String {
+        format!("{}{}", self.prompt, self.chosen)
+    }
+
+    /// The full dispreferred dialogue, `prompt + rejected`.
+    pub fn rejected_dialogue(&self) -> String {
+        format!("{}{}", self.prompt, self.rejected)
+    }
+}
+
+/// How [`read_hh`] treats an invalid record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Fail on the first invalid line, with an error naming file, line and field.
+    Strict,
+    /// Skip invalid lines, counting each in the [`SkipReport`].
+    Lenient,
+}
+
+/// One skipped line, kept as an example in a [`SkipReport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipExample {
+    /// 1-based line number.
+    pub line: usize,
+    /// Why it was skipped.
+    pub reason: SkipReason,
+    /// The details (field, expected, got).
+    pub detail: String,
+}
+
+/// What [`read_hh`] read, kept and skipped. Its `Display` is a readable summary.
+///
+/// `kept + skipped_total() == total_lines`: no line is dropped without being counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkipReport {
+    /// The file read.
+    pub path: PathBuf,
+    /// Non-blank lines read (records).
+    pub total_lines: usize,
+    /// Blank lines, which are not records and are not counted in `total_lines`.
+    pub blank_lines: usize,
+    /// Records turned into pairs.
+    pub kept: usize,
+    /// Number of skipped records per reason.
+    pub skipped: BTreeMap<SkipReason, usize>,
+    /// The first [`EXAMPLES_PER_REASON`] skipped lines of each reason, in line order.
+    pub examples: Vec<SkipExample>,
+}
+
+impl SkipReport {
+    /// Total number of skipped records.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+
+    fn skip(&mut self, line: usize, reason: SkipReason, detail: String) {
+        let count = self.skipped.entry(reason).or_default();
+        *count += 1;
+        if *count <= EXAMPLES_PER_REASON {
+            self.examples.push(SkipExample {
+                line,
+                reason,
+                detail,
+            });
+        }
+    }
+}
+
+impl fmt::Display for SkipReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let skipped = self.skipped_total();
+        let pct = if self.total_lines == 0 {
+            0.0
+        } else {
+            100.0 * skipped as f64 / self.total_lines as f64
+        };
+        write!(
+            f,
+            "{}: {} records, kept {}, skipped {} ({pct:.2}%)",
+            self.path.display(),
+            self.total_lines,
+            self.kept,
+            skipped
+        )?;
+        if self.blank_lines > 0 {
+            let s = if self.blank_lines == 1 { "" } else { "s" };
+            write!(f, "; {} blank line{s} ignored", self.blank_lines)?;
+        }
+        for (reason, count) in &self.skipped {
+            write!(f, "\n  {count:>6}  {reason}")?;
+        }
+        if !self.examples.is_empty() {
+            write!(f, "\n  examples:")?;
+            for e in &self.examples {
+                write!(f, "\n    line {}: {}", e.line, e.detail)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads an HH-RLHF JSON Lines file (plain or gzip) into pairs.
+///
+/// In [`Mode::Strict`] the first invalid line is an error
+/// ([`DataError::InvalidRecord`], [`DataError::Json`] or [`DataError::Utf8`]) naming
+/// file, line and field. In [`Mode::Lenient`] invalid lines are skipped and counted
+/// in the returned [`SkipReport`]. In both modes I/O and gzip errors are errors.
+pub fn read_hh(path: impl AsRef<Path>, mode: Mode) -> Result<(Vec<HhPair>, SkipReport), DataError> {
+    let path = path.as_ref();
+    let mut reader = JsonlReader::open(path)?;
+    let mut pairs = Vec::new();
+    let mut report = SkipReport {
+        path: path.to_path_buf(),
+        ..SkipReport::default()
+    };
+    for item in reader.by_ref() {
+        let (line, record) = match item {
+            Ok(ok) => ok,
+            Err(e) if mode == Mode::Lenient && e.is_line_error() => {
+                let reason = match e {
+                    DataError::Utf8 { .. } => SkipReason::InvalidUtf8,
+                    _ => SkipReason::InvalidJson,
+                };
+                let line = e.line().unwrap_or(0);
+                let message = e.to_string();
+                let prefix = format!("{}:{line}: ", path.display());
+                let detail = message.strip_prefix(&prefix).unwrap_or(&message);
+                report.total_lines += 1;
+                report.skip(line, reason, detail.to_string());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        report.total_lines += 1;
+        match HhPair::from_json(&record) {
+            Ok(pair) => {
+                pairs.push(pair);
+                report.kept += 1;
+            }
+            Err(problem) if mode == Mode::Lenient => {
+                report.skip(line, problem.reason, problem.to_string());
+            }
+            Err(problem) => return Err(problem.into_error(path, line)),
+        }
+    }
+    report.blank_lines = reader.blank_lines();
+    Ok((pairs, report))
+}
+
+/// The speaker of a dialogue turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A `"\n\nHuman:"` turn.
+    Human,
+    /// A `"\n\nAssistant:"` turn.
+    Assistant,
+}
+
+impl Role {
+    /// The marker that opens a turn of this role.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Role::Human => HUMAN_MARKER,
+            Role::Assistant => ASSISTANT_MARKER,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Human => "Human",
+            Role::Assistant => "Assistant",
+        })
+    }
+}
+
+/// Why [`split_turns`] could not split a dialogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TurnsError {
+    /// The text contains neither `"\n\nHuman:"` nor `"\n\nAssistant:"`.
+    #[error("expected a dialogue with \"\\n\\nHuman:\"/\"\\n\\nAssistant:\" turns, got none: {0}")]
+    NoTurns(String),
+    /// There is non-blank text before the first turn marker.
+    #[error("expected the dialogue to start with a turn marker, got text before it: {0}")]
+    TextBeforeFirstTurn(String),
+}
+
+/// Splits an Anthropic-format dialogue into its turns, in order.
+///
+/// Each turn's text is trimmed of surrounding whitespace. A dialogue ending in a
+/// bare marker (like an [`HhPair::prompt`]) ends with an empty turn of that role,
+/// marking where the next turn goes. Marker-like text without the leading `\n\n`
+/// (e.g. `"  Human: "` inside a turn) is part of the turn's text, as in the data;
+/// only at the very start may the first marker lack it (`"Human: hi"`).
+pub fn split_turns(dialogue: &str) -> Result<Vec<(Role, String)>, TurnsError> {
+    // Accept a dialogue that opens with a marker lacking its leading blank line.
+    let trimmed = dialogue.trim_start();
+    let owned;
+    let leading_space = &dialogue[..dialogue.len() - trimmed.len()];
+    let dialogue = if !leading_space.ends_with("\n\n")
+        && (trimmed.starts_with(&HUMAN_MARKER[2..]) || trimmed.starts_with(&ASSISTANT_MARKER[2..]))
+    {
+        owned = format!("\n\n{trimmed}");
+        owned.as_str()
+    } else {
+        dialogue
+    };
+    let next_marker = |from: usize| {
+        [Role::Human, Role::Assistant]
+            .into_iter()
+            .filter_map(|role| {
+                dialogue[from..]
+                    .find(role.marker())
+                    .map(|i| (from + i, role))
+            })
+            .min_by_key(|&(i, _)| i)
+    };
+    let Some((first, mut role)) = next_marker(0) else {
+        return Err(TurnsError::NoTurns(snippet(dialogue, 0)));
+    };
+    if !dialogue[..first].trim().is_empty() {
+        return Err(TurnsError::TextBeforeFirstTurn(snippet(dialogue, 0)));
+    }
+    let mut turns = Vec::new();
+    let mut start = first + role.marker().len();
+    loop {
+        match next_marker(start) {
+            Some((end, next_role)) => {
+                turns.push((role, dialogue[start..end].trim().to_string()));
+                role = next_role;
+                start = end + next_role.marker().len();
+            }
+            None => {
+                turns.push((role, dialogue[start..].trim().to_string()));
+                return Ok(turns);
+            }
+        }
+    }
+}
+
+/// Splits `text` after its last `"\n\nAssistant:"` into (prompt, completion).
+fn split_at_last_turn(text: &str, field: Field) -> Result<(&str, &str), HhProblem> {
+    text.rfind(ASSISTANT_MARKER)
+        .map(|i| text.split_at(i + ASSISTANT_MARKER.len()))
+        .ok_or_else(|| {
+            HhProblem::new(
+                SkipReason::NoAssistantMarker(field),
+                field.name(),
+                "a dialogue with at least one \"\\n\\nAssistant:\" turn",
+                format!("text without one: {}", snippet(text, 0)),
+            )
+        })
+}
+
+/// Byte offset of the first difference between `a` and `b` (at a char boundary).
+fn first_difference(a: &str, b: &str) -> usize {
+    a.char_indices()
+        .zip(b.chars())
+        .find(|&((_, x), y)| x != y)
+        .map(|((i, _), _)| i)
+        .unwrap_or_else(|| a.len().min(b.len()))
+}
+
+/// A short quoted excerpt of `text` starting at byte `at` (a char boundary).
+fn snippet(text: &str, at: usize) -> String {
+    const MAX_CHARS: usize = 60;
+    let rest = text.get(at..).unwrap_or("");
+    let mut s: String = rest.chars().take(MAX_CHARS).collect();
+    if rest.chars().nth(MAX_CHARS).is_some() {
+        s.push('…');
+    }
+    if rest.is_empty() {
+        "the end of the text".to_string()
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// A short description of a JSON value, for error messages.
+fn describe(value: &Value) -> String {
+    let text = value.to_string();
+    let short = if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    };
+    let kind = match value {
+        Value::Null => return "null".to_string(),
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    format!("{kind} ({short})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::locate::{LocateOptions, locate_hh_with};
+    use serde_json::json;
+
+    fn real_file() -> PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let opts = LocateOptions::default().offline("tests do not download");
+        locate_hh_with(None, &root, "harmless-base-dev.jsonl.gz", &opts)
+            .unwrap_or_else(|e| panic!("the HH-RLHF test data is needed: {e}"))
+    }
+
+    #[test]
+    fn real_file_lenient_counts() {
+        let (pairs, report) = read_hh(real_file(), Mode::Lenient).unwrap();
+        println!("{report}");
+        assert_eq!(report.total_lines, 2000);
+        assert_eq!(report.blank_lines, 0);
+        assert_eq!(report.kept, 1992);
+        assert_eq!(pairs.len(), report.kept);
+        assert_eq!(report.kept + report.skipped_total(), report.total_lines);
+        let expected = BTreeMap::from([
+            (SkipReason::PromptMismatch, 4),
+            (SkipReason::EmptyCompletion(Field::Chosen), 4),
+        ]);
+        assert_eq!(report.skipped, expected);
+        let lines: Vec<usize> = report.examples.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![87, 517, 926, 1255, 1689, 1951]);
+        let text = report.to_string();
+        assert!(
+            text.contains("2000 records, kept 1992, skipped 8"),
+            "{text}"
+        );
+        assert!(text.contains("line 87: field `chosen`"), "{text}");
+
+        for p in &pairs {
+            assert!(p.prompt.ends_with(ASSISTANT_MARKER));
+            assert!(p.prompt.starts_with(HUMAN_MARKER));
+            assert!(!p.chosen.trim().is_empty() && !p.rejected.trim().is_empty());
+            assert_ne!(p.chosen.trim(), p.rejected.trim());
+            let turns = split_turns(&p.prompt).unwrap();
+            assert_eq!(turns.first().unwrap().0, Role::Human);
+            assert_eq!(*turns.last().unwrap(), (Role::Assistant, String::new()));
+        }
+        // Most completions start with a space, as in TRL's convention.
+        let spaced = pairs.iter().filter(|p| p.chosen.starts_with(' ')).count();
+        assert!(spaced > 1900, "{spaced}");
+    }
+
+    #[test]
+    fn real_file_strict_stops_at_first_bad_line() {
+        let err = read_hh(real_file(), Mode::Strict).unwrap_err();
+        assert_eq!(err.line(), Some(87));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("harmless-base-dev.jsonl.gz:87: field `chosen`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn splits_prompt_and_completions() {
+        let chosen = "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Joke?\n\nAssistant: Sure: ...";
+        let rejected = "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Joke?\n\nAssistant: No.";
+        let pair = HhPair::from_dialogues(chosen, rejected).unwrap();
+        assert_eq!(
+            pair.prompt,
+            "\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Joke?\n\nAssistant:"
+        );
+        assert_eq!(pair.chosen, " Sure: ...");
+        assert_eq!(pair.rejected, " No.");
+        assert_eq!(pair.chosen_dialogue(), chosen);
+        assert_eq!(pair.rejected_dialogue(), rejected);
+    }
+
+    #[test]
+    fn each_problem_has_its_reason() {
+        let ok = "\n\nHuman: a\n\nAssistant: b";
+        let cases = [
+            (json!([1]), SkipReason::NotAnObject),
+            (
+                json!({"rejected": ok}),
+                SkipReason::MissingField(Field::Chosen),
+            ),
+            (
+                json!({"chosen": ok}),
+                SkipReason::MissingField(Field::Rejected),
+            ),
+            (
+                json!({"chosen": 3, "rejected": ok}),
+                SkipReason::NotAString(Field::Chosen),
+            ),
+            (
+                json!({"chosen": "\n\nHuman: a", "rejected": ok}),
+                SkipReason::NoAssistantMarker(Field::Chosen),
+            ),
+            (
+                json!({"chosen": ok, "rejected": "\n\nHuman: x\n\nAssistant: c"}),
+                SkipReason::PromptMismatch,
+            ),
+            (
+                json!({"chosen": ok, "rejected": "\n\nHuman: a\n\nAssistant:  \n"}),
+                SkipReason::EmptyCompletion(Field::Rejected),
+            ),
+            (
+                json!({"chosen": ok, "rejected": "\n\nHuman: a\n\nAssistant: b "}),
+                SkipReason::IdenticalCompletions,
+            ),
+        ];
+        for (record, reason) in cases {
+            let problem = HhPair::from_json(&record).unwrap_err();
+            assert_eq!(problem.reason, reason, "{record}");
+        }
+        let p = HhPair::from_json(&json!({"chosen": 3, "rejected": ok})).unwrap_err();
+        assert_eq!(
+            p.to_string(),
+            "field `chosen`: expected a string, got a number (3)"
+        );
+    }
+
+    #[test]
+    fn strict_names_line_and_field_lenient_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small.jsonl");
+        let ok = json!({"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": "\n\nHuman: a\n\nAssistant: c"});
+        let bad = json!({"chosen": "\n\nHuman: a\n\nAssistant: b", "rejected": null});
+        let text = format!("{ok}\n\n{ok}\n{bad}\nnot json\n{ok}\n");
+        std::fs::write(&path, text).unwrap();
+
+        let err = read_hh(&path, Mode::Strict).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.line(), Some(4), "{msg}");
+        assert!(msg.contains("small.jsonl:4: field `rejected`"), "{msg}");
+        assert!(msg.contains("expected a string, got null"), "{msg}");
+
+        let (pairs, report) = read_hh(&path, Mode::Lenient).unwrap();
+        println!("{report}");
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(report.total_lines, 5);
+        assert_eq!(report.blank_lines, 1);
+        assert_eq!(report.kept, 3);
+        assert_eq!(report.skipped_total(), 2);
+        assert_eq!(report.skipped[&SkipReason::NotAString(Field::Rejected)], 1);
+        assert_eq!(report.skipped[&SkipReason::InvalidJson], 1);
+        let lines: Vec<_> = report.examples.iter().map(|e| (e.line, e.reason)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (4, SkipReason::NotAString(Field::Rejected)),
+                (5, SkipReason::InvalidJson)
+            ]
+        );
+        assert!(report.examples[1].detail.starts_with("invalid JSON"));
+        let text = report.to_string();
+        assert!(text.contains("; 1 blank line ignored"), "{text}");
+    }
+
+    #[test]
+    fn lenient_still_fails_on_truncated_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = std::fs::read(real_file()).unwrap();
+        let cut = dir.path().join("cut.jsonl.gz");
+        std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+        let err = read_hh(&cut, Mode::Lenient).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::Gzip {
+                    truncated: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("cut.jsonl.gz"));
+    }
+
+    #[test]
+    fn turns() {
+        let d = "\n\nHuman: Hi there\n\nAssistant:  Hello!  Human: not a turn\n\nHuman: Bye\n\nAssistant:";
+        assert_eq!(
+            split_turns(d).unwrap(),
+            vec![
+                (Role::Human, "Hi there".to_string()),
+                (Role::Assistant, "Hello!  Human: not a turn".to_string()),
+                (Role::Human, "Bye".to_string()),
+                (Role::Assistant, String::new()),
+            ]
+        );
+        assert!(matches!(
+            split_turns("no turns"),
+            Err(TurnsError::NoTurns(_))
+        ));
+        assert!(matches!(
+            split_turns("preamble\n\nHuman: hi"),
+            Err(TurnsError::TextBeforeFirstTurn(_))
+        ));
+        assert_eq!(
+            split_turns(" Human: x\n\nAssistant: y").unwrap(),
+            vec![
+                (Role::Human, "x".to_string()),
+                (Role::Assistant, "y".to_string())
+            ]
+        );
+    }
+}

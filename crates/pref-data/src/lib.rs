@@ -1,0 +1,37 @@
+//! Preference data for RLHF: file formats, validation, tokenisation and batching.
+//!
+//! This first slice reads the Anthropic HH-RLHF format and finds its data:
+//!
+//! - [`jsonl`]: streaming JSON Lines reader (plain or gzip) with line numbers, and an
+//!   atomic writer;
+//! - [`hh`]: the HH-RLHF format: prompt/chosen/rejected pairs with validation, and
+//!   dialogue turns;
+//! - [`locate`]: where an example finds the HH-RLHF file (`--data`, the shared data
+//!   folder, or the Hugging Face hub);
+//! - [`error`]: [`DataError`], whose messages name file, line and field.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use pref_data::{Mode, locate_hh, read_hh};
+//!
+//! let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+//! let path = locate_hh(None, root, "harmless-base-dev.jsonl.gz")?;
+//! let (pairs, report) = read_hh(&path, Mode::Lenient)?;
+//! println!("{report}");
+//! # Ok::<(), pref_data::DataError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod hh;
+pub mod jsonl;
+pub mod locate;
+
+pub use error::{Attempt, DataError};
+pub use hh::{
+    Field, HhPair, HhProblem, Mode, Role, SkipExample, SkipReason, SkipReport, TurnsError, read_hh,
+    split_turns,
+};
+pub use jsonl::{JsonlReader, parse_line, write_jsonl};
+pub use locate::{LocateOptions, locate_hh, locate_hh_with};
