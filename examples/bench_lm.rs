@@ -9,9 +9,13 @@
 
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 use clap::Parser;
-use lm::{CausalLm, GenerationConfig, SamplingConfig, Transformer, TransformerConfig, generate, select_device};
+use lm::{
+    CausalLm, GenerationConfig, SamplingConfig, Transformer, TransformerConfig, generate,
+    select_device,
+};
 use policy_opt::sft::sft_loss;
 
 /// Default: Llama-style, 4 layers, d_model 256, 4 heads, SwiGLU 1024, vocab 8192, tied
@@ -72,15 +76,25 @@ fn gemm_peak(device: &Device) -> f64 {
 fn main() {
     let args = Args::parse();
     let device = select_device().unwrap_or_else(|e| panic!("{e}"));
-    let config = TransformerConfig::llama(args.vocab, args.d_model, args.layers, args.heads, args.kv_heads, args.d_ff)
-        .with_max_seq_len(args.seq.max(args.gen_prompt_len + args.gen_new));
+    let config = TransformerConfig::llama(
+        args.vocab,
+        args.d_model,
+        args.layers,
+        args.heads,
+        args.kv_heads,
+        args.d_ff,
+    )
+    .with_max_seq_len(args.seq.max(args.gen_prompt_len + args.gen_new));
     let ad = device.clone().autodiff();
-    ad.seed(args.seed);
-    let model = Transformer::new(&config, &ad).unwrap_or_else(|e| panic!("{e}"));
+    let model = Transformer::new(&config, args.seed, &ad).unwrap_or_else(|e| panic!("{e}"));
     let n_params = config.num_params();
 
     // Training step: forward + loss + backward.
-    let ids = Tensor::<2, Int>::random([args.batch, args.seq], Distribution::Uniform(0.0, args.vocab as f64), &ad);
+    let ids = Tensor::<2, Int>::random(
+        [args.batch, args.seq],
+        Distribution::Uniform(0.0, args.vocab as f64),
+        &ad,
+    );
     let mask = Tensor::<2, Int>::ones([args.batch, args.seq], &ad);
     let train_secs = time(args.iters, || {
         let logits = model.logits(ids.clone(), mask.clone());
@@ -112,7 +126,10 @@ fn main() {
         generate(&infer, p_ids.clone(), p_mask.clone(), &gen_cfg).unwrap();
     });
     let nocache_secs = args.no_cache_run.then(|| {
-        let cfg = GenerationConfig { use_cache: false, ..gen_cfg.clone() };
+        let cfg = GenerationConfig {
+            use_cache: false,
+            ..gen_cfg.clone()
+        };
         time(args.iters.min(2), || {
             generate(&infer, p_ids.clone(), p_mask.clone(), &cfg).unwrap();
         })

@@ -1,2 +1,3 @@
-pub use lm; pub use policy_opt;
+pub use lm;
+pub use policy_opt;
 pub use pref_data;

@@ -152,20 +152,26 @@ impl TransformerConfig {
                 return bad(field, "must be at least 1, got 0".into());
             }
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return bad(
                 "n_heads",
-                format!("must divide d_model = {}, got {}", self.d_model, self.n_heads),
+                format!(
+                    "must divide d_model = {}, got {}",
+                    self.d_model, self.n_heads
+                ),
             );
         }
-        if self.n_heads % self.n_kv_heads != 0 {
+        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return bad(
                 "n_kv_heads",
-                format!("must divide n_heads = {}, got {}", self.n_heads, self.n_kv_heads),
+                format!(
+                    "must divide n_heads = {}, got {}",
+                    self.n_heads, self.n_kv_heads
+                ),
             );
         }
         if let PositionKind::Rope { theta } = self.positions {
-            if self.head_dim() % 2 != 0 {
+            if !self.head_dim().is_multiple_of(2) {
                 return bad(
                     "positions",
                     format!("RoPE needs an even head_dim, got {}", self.head_dim()),
@@ -186,7 +192,11 @@ impl TransformerConfig {
         let d = self.d_model;
         let hd = self.head_dim();
         let b = usize::from(self.bias);
-        let norm = if self.norm == NormKind::Layer { 2 * d } else { d };
+        let norm = if self.norm == NormKind::Layer {
+            2 * d
+        } else {
+            d
+        };
         let attn = d * self.n_heads * hd
             + 2 * d * self.n_kv_heads * hd
             + self.n_heads * hd * d
@@ -199,7 +209,11 @@ impl TransformerConfig {
             PositionKind::Learned => self.max_seq_len * d,
             PositionKind::Rope { .. } => 0,
         };
-        let head = if self.tie_embeddings { 0 } else { self.vocab_size * d };
+        let head = if self.tie_embeddings {
+            0
+        } else {
+            self.vocab_size * d
+        };
         self.vocab_size * d + pos + self.n_layers * (attn + mlp + 2 * norm) + norm + head
     }
 }

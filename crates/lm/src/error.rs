@@ -49,11 +49,22 @@ pub enum LmError {
 }
 
 impl LmError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn checkpoint(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Self::Checkpoint { path: path.into(), reason: reason.into() }
+        Self::Checkpoint {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -19,7 +19,11 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for `n_layers` layers holding at most `capacity` positions.
     pub fn new(n_layers: usize, capacity: usize) -> Self {
-        Self { layers: vec![None; n_layers], len: 0, capacity }
+        Self {
+            layers: vec![None; n_layers],
+            len: 0,
+            capacity,
+        }
     }
 
     /// Number of positions written.

@@ -17,7 +17,9 @@ pub fn next_token_logprobs(logits: Tensor<3>, ids: Tensor<2, Int>) -> Tensor<2> 
     let [b, t, _] = logits.dims();
     let logits = logits.narrow(1, 0, t - 1);
     let targets = ids.narrow(1, 1, t - 1).reshape([b, t - 1, 1]);
-    log_softmax(logits, 2).gather(2, targets).reshape([b, t - 1])
+    log_softmax(logits, 2)
+        .gather(2, targets)
+        .reshape([b, t - 1])
 }
 
 /// Shifts a mask aligned with input ids (`[B, T]`) to the `[B, T−1]` grid of
@@ -55,7 +57,12 @@ impl SequenceLogProbs {
         let tokens = tokens * mask.clone();
         let sum = tokens.clone().sum_dim(1).reshape([b]);
         let count = mask.clone().sum_dim(1).reshape([b]);
-        Self { tokens, mask, sum, count }
+        Self {
+            tokens,
+            mask,
+            sum,
+            count,
+        }
     }
 
     /// `sum / count` per sequence (0 for a sequence without scored tokens).
@@ -81,8 +88,18 @@ mod tests {
     fn masked_shifted_logprobs_by_hand() {
         let dev = Device::flex();
         let logits = [
-            [[1.0f32, 2.0, 3.0], [0.5, 0.5, 2.0], [3.0, 1.0, 0.0], [0.0, 0.0, 0.0]],
-            [[2.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 4.0, 1.0], [2.0, 2.0, 0.0]],
+            [
+                [1.0f32, 2.0, 3.0],
+                [0.5, 0.5, 2.0],
+                [3.0, 1.0, 0.0],
+                [0.0, 0.0, 0.0],
+            ],
+            [
+                [2.0, 0.0, 1.0],
+                [1.0, 1.0, 1.0],
+                [0.0, 4.0, 1.0],
+                [2.0, 2.0, 0.0],
+            ],
         ];
         let ids = [[0i32, 2, 1, 0], [1, 1, 0, 2]];
         // Token 0 is the prompt in both rows; row 0 scores tokens 2, 3; row 1 tokens 1..3.

@@ -21,7 +21,10 @@ pub fn blocked_keys(key_mask: Tensor<2, Int>, past: usize, t: usize) -> Tensor<4
     let k_pos = Tensor::<1, Int>::arange(0..s as i64, &device).reshape([1, s]);
     let future = k_pos.expand([t, s]).greater(q_pos.expand([t, s]));
     let future = future.reshape([1, 1, t, s]).expand([b, 1, t, s]);
-    let padding = key_mask.equal_elem(0).reshape([b, 1, 1, s]).expand([b, 1, t, s]);
+    let padding = key_mask
+        .equal_elem(0)
+        .reshape([b, 1, 1, s])
+        .expand([b, 1, t, s]);
     future.bool_or(padding)
 }
 
@@ -44,7 +47,11 @@ mod tests {
         let mask = Tensor::<2, Int>::from_ints([[0, 1, 1]], &dev);
         let b = blocked_keys(mask, 0, 3).reshape([3, 3]).into_data();
         b.assert_eq(
-            &TensorData::from([[true, true, true], [true, false, true], [true, false, false]]),
+            &TensorData::from([
+                [true, true, true],
+                [true, false, true],
+                [true, false, false],
+            ]),
             false,
         );
         // One cached step: a single query at position 3 sees every real key.

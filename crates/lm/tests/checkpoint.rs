@@ -19,13 +19,22 @@ fn round_trip_is_bit_exact() {
         let mask = ints(&[vec![1, 1, 1, 1, 1]], &dev);
         let a = floats(m.logits(ids.clone(), mask.clone()));
         let b = floats(back.logits(ids, mask));
-        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "logits differ after reload");
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "logits differ after reload"
+        );
         // And the stored parameters themselves.
         let pa = floats(m.blocks[1].mlp.down.weight.val());
         let pb = floats(back.blocks[1].mlp.down.weight.val());
-        assert_eq!(pa.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), pb.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert_eq!(
+            pa.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            pb.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
         // No temporary files left behind.
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 2, "{names:?}");
     }
 }
@@ -51,7 +60,11 @@ fn config_that_does_not_fit_is_an_error() {
     save_model(&m, dir.path()).unwrap();
     let mut other = tiny_llama();
     other.n_layers = 3;
-    std::fs::write(dir.path().join("config.json"), serde_json::to_string(&other).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::to_string(&other).unwrap(),
+    )
+    .unwrap();
     let err = load_model(dir.path(), &dev).unwrap_err().to_string();
     assert!(err.contains("missing"), "{err}");
     std::fs::write(dir.path().join("config.json"), "{\"vocab_size\": 3,").unwrap();

@@ -7,11 +7,19 @@ use common::*;
 use lm::{CausalLm, GenerationConfig, SamplingConfig, generate};
 
 fn prompts() -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
-    left_pad(&[vec![5, 9, 14, 3, 77, 2], vec![11, 40], vec![60, 1, 2, 3]], 0)
+    left_pad(
+        &[vec![5, 9, 14, 3, 77, 2], vec![11, 40], vec![60, 1, 2, 3]],
+        0,
+    )
 }
 
 fn config(sampling: SamplingConfig, eos: Vec<u32>) -> GenerationConfig {
-    GenerationConfig { sampling, eos_token_ids: eos, seed: 7, ..GenerationConfig::new(12) }
+    GenerationConfig {
+        sampling,
+        eos_token_ids: eos,
+        seed: 7,
+        ..GenerationConfig::new(12)
+    }
 }
 
 #[test]
@@ -26,10 +34,16 @@ fn cached_generation_matches_full_forward() {
             &m,
             ints(&ids, &dev),
             ints(&mask, &dev),
-            &GenerationConfig { use_cache: false, ..gen_cfg.clone() },
+            &GenerationConfig {
+                use_cache: false,
+                ..gen_cfg.clone()
+            },
         )
         .unwrap();
-        assert_eq!(cached.completions, uncached.completions, "same tokens with and without cache");
+        assert_eq!(
+            cached.completions, uncached.completions,
+            "same tokens with and without cache"
+        );
         assert_eq!(
             cached.sequences.clone().try_into_vec_as::<i64>().unwrap(),
             uncached.sequences.clone().try_into_vec_as::<i64>().unwrap()
@@ -49,7 +63,11 @@ fn cached_generation_matches_full_forward() {
         for r in 0..3 {
             for j in 0..n {
                 // Generated token j sits at sequence index p + j, scored at position p + j - 1.
-                assert_abs_diff_eq!(gen_tok[r * n + j], full_tok[r * width + p + j - 1], epsilon = 1e-4);
+                assert_abs_diff_eq!(
+                    gen_tok[r * n + j],
+                    full_tok[r * width + p + j - 1],
+                    epsilon = 1e-4
+                );
             }
         }
         for (a, b) in floats(uncached.logprobs).iter().zip(&gen_tok) {
@@ -64,8 +82,13 @@ fn seeded_sampling_is_reproducible_and_seed_dependent() {
     let m = model(&tiny_llama(), 5, &dev);
     let (ids, mask) = prompts();
     let run = |seed| {
-        let c = GenerationConfig { seed, ..config(SamplingConfig::sample(1.5), vec![]) };
-        generate(&m, ints(&ids, &dev), ints(&mask, &dev), &c).unwrap().completions
+        let c = GenerationConfig {
+            seed,
+            ..config(SamplingConfig::sample(1.5), vec![])
+        };
+        generate(&m, ints(&ids, &dev), ints(&mask, &dev), &c)
+            .unwrap()
+            .completions
     };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
@@ -77,15 +100,34 @@ fn stops_at_eos_per_sequence_and_masks_after() {
     let m = model(&tiny_llama(), 5, &dev);
     let (ids, mask) = prompts();
     // Greedy: find each row's first token, then make it the EOS for that run.
-    let g = generate(&m, ints(&ids, &dev), ints(&mask, &dev), &config(SamplingConfig::greedy(), vec![])).unwrap();
+    let g = generate(
+        &m,
+        ints(&ids, &dev),
+        ints(&mask, &dev),
+        &config(SamplingConfig::greedy(), vec![]),
+    )
+    .unwrap();
     let eos = g.completions[0][0];
-    let g = generate(&m, ints(&ids, &dev), ints(&mask, &dev), &config(SamplingConfig::greedy(), vec![eos])).unwrap();
-    assert_eq!(g.completions[0], vec![eos], "row 0 stops right after its EOS");
+    let g = generate(
+        &m,
+        ints(&ids, &dev),
+        ints(&mask, &dev),
+        &config(SamplingConfig::greedy(), vec![eos]),
+    )
+    .unwrap();
+    assert_eq!(
+        g.completions[0],
+        vec![eos],
+        "row 0 stops right after its EOS"
+    );
     let cm = g.completion_mask.clone().try_into_vec_as::<i64>().unwrap();
     let width = g.sequences.dims()[1];
     let p = g.prompt_len;
     assert_eq!(cm[p], 1);
-    assert!(cm[p + 1..width].iter().all(|&v| v == 0), "nothing after EOS is a completion token");
+    assert!(
+        cm[p + 1..width].iter().all(|&v| v == 0),
+        "nothing after EOS is a completion token"
+    );
     for (r, c) in g.completions.iter().enumerate() {
         let ones: i64 = cm[r * width..(r + 1) * width].iter().sum();
         assert_eq!(ones as usize, c.len());
@@ -97,9 +139,23 @@ fn top_k_one_is_greedy_and_top_p_tiny_is_greedy() {
     let dev = device();
     let m = model(&tiny_gpt2(), 9, &dev);
     let (ids, mask) = prompts();
-    let greedy = generate(&m, ints(&ids, &dev), ints(&mask, &dev), &config(SamplingConfig::greedy(), vec![])).unwrap();
-    let k1 = SamplingConfig { temperature: 2.0, top_k: Some(1), top_p: 1.0 };
-    let p0 = SamplingConfig { temperature: 2.0, top_k: None, top_p: 1e-6 };
+    let greedy = generate(
+        &m,
+        ints(&ids, &dev),
+        ints(&mask, &dev),
+        &config(SamplingConfig::greedy(), vec![]),
+    )
+    .unwrap();
+    let k1 = SamplingConfig {
+        temperature: 2.0,
+        top_k: Some(1),
+        top_p: 1.0,
+    };
+    let p0 = SamplingConfig {
+        temperature: 2.0,
+        top_k: None,
+        top_p: 1e-6,
+    };
     for s in [k1, p0] {
         let g = generate(&m, ints(&ids, &dev), ints(&mask, &dev), &config(s, vec![])).unwrap();
         assert_eq!(g.completions, greedy.completions);
@@ -111,14 +167,28 @@ fn bad_settings_are_errors() {
     let dev = device();
     let m = model(&tiny_llama(), 5, &dev);
     let (ids, mask) = prompts();
-    let c = config(SamplingConfig { temperature: 1.0, top_k: None, top_p: 0.0 }, vec![]);
-    let err = generate(&m, ints(&ids, &dev), ints(&mask, &dev), &c).unwrap_err().to_string();
+    let c = config(
+        SamplingConfig {
+            temperature: 1.0,
+            top_k: None,
+            top_p: 0.0,
+        },
+        vec![],
+    );
+    let err = generate(&m, ints(&ids, &dev), ints(&mask, &dev), &c)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("top_p"), "{err}");
     // Right padding is rejected, not silently mis-generated.
     let right = vec![vec![5, 6, 0]];
     let rmask = vec![vec![1, 1, 0]];
-    let err = generate(&m, ints(&right, &dev), ints(&rmask, &dev), &config(SamplingConfig::greedy(), vec![]))
-        .unwrap_err()
-        .to_string();
+    let err = generate(
+        &m,
+        ints(&right, &dev),
+        ints(&rmask, &dev),
+        &config(SamplingConfig::greedy(), vec![]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("left padding"), "{err}");
 }

@@ -14,11 +14,23 @@ use lm::checkpoint::load_hf;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/hf").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/hf")
+        .join(name)
 }
 
 fn rows(v: &Value) -> Vec<Vec<i64>> {
-    v.as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect()
+        })
+        .collect()
 }
 
 fn flat(v: &Value, out: &mut Vec<f32>) {
@@ -31,7 +43,8 @@ fn flat(v: &Value, out: &mut Vec<f32>) {
 fn check(name: &str) {
     let dev = device();
     let dir = fixture(name);
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let m = load_hf(&dir, &dev).unwrap_or_else(|e| panic!("{name}: {e}"));
 
     let ids = rows(&expected["input_ids"]);
@@ -40,7 +53,11 @@ fn check(name: &str) {
     let mut want = vec![];
     flat(&expected["logits"], &mut want);
     assert_eq!(got.len(), want.len());
-    let max_err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let max_err = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(max_err < 1e-4, "{name}: max |Δlogit| = {max_err}");
 
     let lp = floats(m.token_logprobs(ints(&ids, &dev), ints(&mask, &dev)));
@@ -62,7 +79,12 @@ fn check(name: &str) {
             if keep == 1 {
                 for k in 0..v {
                     let i = (r * t + j) * v + k;
-                    assert!((got[i] - want[i]).abs() < 1e-4, "{name} padded row {r} pos {j}: {} vs {}", got[i], want[i]);
+                    assert!(
+                        (got[i] - want[i]).abs() < 1e-4,
+                        "{name} padded row {r} pos {j}: {} vs {}",
+                        got[i],
+                        want[i]
+                    );
                 }
             }
         }
@@ -87,9 +109,16 @@ fn gpt2_logits_match_transformers() {
 #[test]
 fn unsupported_config_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.json"), r#"{"model_type": "mistral"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"model_type": "mistral"}"#,
+    )
+    .unwrap();
     let err = load_hf(dir.path(), &device()).unwrap_err().to_string();
-    assert!(err.contains("model_type") && err.contains("mistral") && err.contains("config.json"), "{err}");
+    assert!(
+        err.contains("model_type") && err.contains("mistral") && err.contains("config.json"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,5 +133,8 @@ fn missing_tensor_is_named() {
     let out = safetensors::serialize([("model.norm.weight", view)], None).unwrap();
     std::fs::write(dir.path().join("model.safetensors"), out).unwrap();
     let err = load_hf(dir.path(), &device()).unwrap_err().to_string();
-    assert!(err.contains("missing tensor `model.embed_tokens.weight`"), "{err}");
+    assert!(
+        err.contains("missing tensor `model.embed_tokens.weight`"),
+        "{err}"
+    );
 }

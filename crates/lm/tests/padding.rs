@@ -15,7 +15,8 @@ fn check_left_padding_invariance(config: &lm::TransformerConfig, rows: Vec<Vec<i
     let batch = floats(m.token_logprobs(ints(&ids, &dev), ints(&mask, &dev)));
     for (r, row) in rows.iter().enumerate() {
         let ones = vec![vec![1i64; row.len()]];
-        let alone = floats(m.token_logprobs(ints(std::slice::from_ref(row), &dev), ints(&ones, &dev)));
+        let alone =
+            floats(m.token_logprobs(ints(std::slice::from_ref(row), &dev), ints(&ones, &dev)));
         let pad = t - row.len();
         // Batch position pad + j (j ≥ 0) scores the same token as the lone row's position j.
         for (j, want) in alone.iter().enumerate() {
@@ -27,13 +28,21 @@ fn check_left_padding_invariance(config: &lm::TransformerConfig, rows: Vec<Vec<i
 
 #[test]
 fn llama_left_padding_invariance() {
-    let rows = vec![vec![5, 9, 14, 3, 77, 2, 8], vec![11, 40, 3], vec![60, 1, 2, 3, 4]];
+    let rows = vec![
+        vec![5, 9, 14, 3, 77, 2, 8],
+        vec![11, 40, 3],
+        vec![60, 1, 2, 3, 4],
+    ];
     check_left_padding_invariance(&tiny_llama(), rows, 1);
 }
 
 #[test]
 fn gpt2_left_padding_invariance() {
-    let rows = vec![vec![5, 9, 14, 3, 77, 2, 8], vec![11, 40, 3], vec![60, 1, 2, 3, 4]];
+    let rows = vec![
+        vec![5, 9, 14, 3, 77, 2, 8],
+        vec![11, 40, 3],
+        vec![60, 1, 2, 3, 4],
+    ];
     check_left_padding_invariance(&tiny_gpt2(), rows, 2);
 }
 
@@ -54,5 +63,9 @@ fn fully_padded_row_stays_finite() {
     let m = model(&tiny_llama(), 3, &dev);
     let ids = ints(&[vec![0, 0, 0], vec![4, 5, 6]], &dev);
     let mask = ints(&[vec![0, 0, 0], vec![1, 1, 1]], &dev);
-    assert!(floats(m.token_logprobs(ids, mask)).iter().all(|v| v.is_finite()));
+    assert!(
+        floats(m.token_logprobs(ids, mask))
+            .iter()
+            .all(|v| v.is_finite())
+    );
 }

@@ -1,3 +1,2 @@
-
 pub mod sft;
 pub mod train;

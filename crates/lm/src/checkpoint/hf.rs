@@ -38,10 +38,10 @@ pub fn config_from_hf(path: &Path) -> Result<(HfArchitecture, TransformerConfig)
         "llama" => {
             let d_model = cfg.usize("hidden_size")?;
             let n_heads = cfg.usize("num_attention_heads")?;
-            if let Some(hd) = cfg.opt_usize("head_dim")? {
-                if hd * n_heads != d_model {
-                    return Err(cfg.unsupported("head_dim", &format!("{hd} != hidden_size / heads")));
-                }
+            if let Some(hd) = cfg.opt_usize("head_dim")?
+                && hd * n_heads != d_model
+            {
+                return Err(cfg.unsupported("head_dim", &format!("{hd} != hidden_size / heads")));
             }
             if !v.get("rope_scaling").is_none_or(Value::is_null) {
                 return Err(cfg.unsupported("rope_scaling", "only unscaled RoPE is supported"));
@@ -51,13 +51,20 @@ pub fn config_from_hf(path: &Path) -> Result<(HfArchitecture, TransformerConfig)
             }
             // transformers ≥ 5 nests RoPE settings under `rope_parameters`.
             let rope = v.get("rope_parameters").filter(|x| !x.is_null());
-            if let Some(kind) = rope.and_then(|r| r.get("rope_type")).and_then(Value::as_str) {
-                if kind != "default" {
-                    return Err(cfg.unsupported("rope_parameters.rope_type", "only `default` RoPE is supported"));
-                }
+            if let Some(kind) = rope
+                .and_then(|r| r.get("rope_type"))
+                .and_then(Value::as_str)
+                && kind != "default"
+            {
+                return Err(cfg.unsupported(
+                    "rope_parameters.rope_type",
+                    "only `default` RoPE is supported",
+                ));
             }
             let theta = match rope.and_then(|r| r.get("rope_theta")) {
-                Some(t) => t.as_f64().ok_or_else(|| cfg.err("rope_parameters", "a numeric rope_theta"))?,
+                Some(t) => t
+                    .as_f64()
+                    .ok_or_else(|| cfg.err("rope_parameters", "a numeric rope_theta"))?,
                 None => cfg.opt_f64("rope_theta")?.unwrap_or(1e4),
             };
             let bias = cfg.opt_bool("attention_bias")?.unwrap_or(false);
@@ -119,8 +126,13 @@ pub fn load_hf(dir: &Path, device: &Device) -> Result<Transformer, LmError> {
     let bytes = std::fs::read(&path).map_err(|e| LmError::io("reading", &path, e))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| LmError::checkpoint(&path, format!("not a safetensors file: {e}")))?;
-    let mut w = Weights { st: &st, path: &path, device, used: HashMap::new() };
-    let mut model = Transformer::new(&config, device)?;
+    let mut w = Weights {
+        st: &st,
+        path: &path,
+        device,
+        used: HashMap::new(),
+    };
+    let mut model = Transformer::new(&config, 0, device)?;
     match arch {
         HfArchitecture::Llama => map_llama(&mut w, &mut model)?,
         HfArchitecture::Gpt2 => map_gpt2(&mut w, &mut model)?,
@@ -134,7 +146,10 @@ pub fn load_hf(dir: &Path, device: &Device) -> Result<Transformer, LmError> {
         .map(str::to_string)
         .collect();
     if !unused.is_empty() {
-        return Err(LmError::checkpoint(&path, format!("tensors the model has no place for: {unused:?}")));
+        return Err(LmError::checkpoint(
+            &path,
+            format!("tensors the model has no place for: {unused:?}"),
+        ));
     }
     Ok(model)
 }
@@ -149,8 +164,11 @@ fn map_llama(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
         b.attn.v.weight = w.param2(&format!("{p}.self_attn.v_proj.weight"), true)?;
         b.attn.o.weight = w.param2(&format!("{p}.self_attn.o_proj.weight"), true)?;
         b.mlp_norm.gamma = w.param1(&format!("{p}.post_attention_layernorm.weight"))?;
-        b.mlp.gate.as_mut().expect("SwiGLU config has a gate").weight =
-            w.param2(&format!("{p}.mlp.gate_proj.weight"), true)?;
+        b.mlp
+            .gate
+            .as_mut()
+            .expect("SwiGLU config has a gate")
+            .weight = w.param2(&format!("{p}.mlp.gate_proj.weight"), true)?;
         b.mlp.up.weight = w.param2(&format!("{p}.mlp.up_proj.weight"), true)?;
         b.mlp.down.weight = w.param2(&format!("{p}.mlp.down_proj.weight"), true)?;
     }
@@ -165,9 +183,16 @@ fn map_llama(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
 
 fn map_gpt2(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
     // GPT2LMHeadModel prefixes `transformer.`; GPT2Model does not.
-    let pre = if w.st.names().iter().any(|n| n.starts_with("transformer.")) { "transformer." } else { "" };
+    let pre = if w.st.names().iter().any(|n| n.starts_with("transformer.")) {
+        "transformer."
+    } else {
+        ""
+    };
     m.embed.weight = w.param2(&format!("{pre}wte.weight"), false)?;
-    let pos = m.pos_embed.as_mut().expect("GPT-2 config has learned positions");
+    let pos = m
+        .pos_embed
+        .as_mut()
+        .expect("GPT-2 config has learned positions");
     pos.weight = w.param2(&format!("{pre}wpe.weight"), false)?;
     let d = m.config.d_model;
     for (i, b) in m.blocks.iter_mut().enumerate() {
@@ -176,9 +201,16 @@ fn map_gpt2(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
         b.attn_norm.beta = Some(w.param1(&format!("{p}.ln_1.bias"))?);
         let qkv_w = w.tensor(&format!("{p}.attn.c_attn.weight"), &[d, 3 * d])?;
         let qkv_b = w.tensor(&format!("{p}.attn.c_attn.bias"), &[3 * d])?;
-        for (j, lin) in [&mut b.attn.q, &mut b.attn.k, &mut b.attn.v].into_iter().enumerate() {
+        for (j, lin) in [&mut b.attn.q, &mut b.attn.k, &mut b.attn.v]
+            .into_iter()
+            .enumerate()
+        {
             lin.weight = Param::from_tensor(qkv_w.clone().reshape([d, 3 * d]).narrow(1, j * d, d));
-            lin.bias = Some(Param::from_tensor(qkv_b.clone().reshape([3 * d]).narrow(0, j * d, d)));
+            lin.bias = Some(Param::from_tensor(qkv_b.clone().reshape([3 * d]).narrow(
+                0,
+                j * d,
+                d,
+            )));
         }
         b.attn.o.weight = w.param2(&format!("{p}.attn.c_proj.weight"), false)?;
         b.attn.o.bias = Some(w.param1(&format!("{p}.attn.c_proj.bias"))?);
@@ -219,11 +251,18 @@ impl Weights<'_> {
         if !shape.is_empty() && view.shape() != shape {
             return Err(LmError::checkpoint(
                 self.path,
-                format!("tensor `{name}`: expected shape {shape:?}, got {:?}", view.shape()),
+                format!(
+                    "tensor `{name}`: expected shape {shape:?}, got {:?}",
+                    view.shape()
+                ),
             ));
         }
-        let values = to_f32(view.dtype(), view.data())
-            .ok_or_else(|| LmError::checkpoint(self.path, format!("tensor `{name}`: unsupported dtype {:?}", view.dtype())))?;
+        let values = to_f32(view.dtype(), view.data()).ok_or_else(|| {
+            LmError::checkpoint(
+                self.path,
+                format!("tensor `{name}`: unsupported dtype {:?}", view.dtype()),
+            )
+        })?;
         self.mark_used(name);
         let n = values.len();
         Ok(Tensor::from_data(TensorData::new(values, [n]), self.device))
@@ -242,19 +281,32 @@ impl Weights<'_> {
             .shape()
             .to_vec();
         if shape.len() != 2 {
-            return Err(LmError::checkpoint(self.path, format!("tensor `{name}`: expected 2 dims, got {shape:?}")));
+            return Err(LmError::checkpoint(
+                self.path,
+                format!("tensor `{name}`: expected 2 dims, got {shape:?}"),
+            ));
         }
         let t = self.tensor(name, &[])?.reshape([shape[0], shape[1]]);
-        Ok(Param::from_tensor(if transpose { t.transpose() } else { t }))
+        Ok(Param::from_tensor(if transpose {
+            t.transpose()
+        } else {
+            t
+        }))
     }
 }
 
 fn to_f32(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
     let chunks = |n: usize| bytes.chunks_exact(n);
     Some(match dtype {
-        Dtype::F32 => chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        Dtype::F16 => chunks(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-        Dtype::BF16 => chunks(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::F32 => chunks(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => chunks(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => chunks(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
         Dtype::F64 => chunks(8)
             .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
             .collect(),
@@ -269,7 +321,13 @@ struct HfConfig<'a> {
 
 impl HfConfig<'_> {
     fn err(&self, key: &str, expected: &str) -> LmError {
-        LmError::checkpoint(PathBuf::from(self.path), format!("field `{key}`: expected {expected}, got {}", self.v.get(key).map_or("nothing".into(), |x| x.to_string())))
+        LmError::checkpoint(
+            PathBuf::from(self.path),
+            format!(
+                "field `{key}`: expected {expected}, got {}",
+                self.v.get(key).map_or("nothing".into(), |x| x.to_string())
+            ),
+        )
     }
     fn unsupported(&self, key: &str, why: &str) -> LmError {
         LmError::checkpoint(PathBuf::from(self.path), format!("field `{key}`: {why}"))
@@ -278,21 +336,34 @@ impl HfConfig<'_> {
         self.v.get(key).filter(|x| !x.is_null())
     }
     fn usize(&self, key: &str) -> Result<usize, LmError> {
-        self.opt_usize(key)?.ok_or_else(|| self.err(key, "a non-negative integer"))
+        self.opt_usize(key)?
+            .ok_or_else(|| self.err(key, "a non-negative integer"))
     }
     fn opt_usize(&self, key: &str) -> Result<Option<usize>, LmError> {
-        self.present(key).map(|x| x.as_u64().map(|n| n as usize).ok_or_else(|| self.err(key, "a non-negative integer"))).transpose()
+        self.present(key)
+            .map(|x| {
+                x.as_u64()
+                    .map(|n| n as usize)
+                    .ok_or_else(|| self.err(key, "a non-negative integer"))
+            })
+            .transpose()
     }
     fn opt_f64(&self, key: &str) -> Result<Option<f64>, LmError> {
-        self.present(key).map(|x| x.as_f64().ok_or_else(|| self.err(key, "a number"))).transpose()
+        self.present(key)
+            .map(|x| x.as_f64().ok_or_else(|| self.err(key, "a number")))
+            .transpose()
     }
     fn opt_bool(&self, key: &str) -> Result<Option<bool>, LmError> {
-        self.present(key).map(|x| x.as_bool().ok_or_else(|| self.err(key, "true or false"))).transpose()
+        self.present(key)
+            .map(|x| x.as_bool().ok_or_else(|| self.err(key, "true or false")))
+            .transpose()
     }
     fn str(&self, key: &str) -> Result<&str, LmError> {
         self.opt_str(key)?.ok_or_else(|| self.err(key, "a string"))
     }
     fn opt_str(&self, key: &str) -> Result<Option<&str>, LmError> {
-        self.present(key).map(|x| x.as_str().ok_or_else(|| self.err(key, "a string"))).transpose()
+        self.present(key)
+            .map(|x| x.as_str().ok_or_else(|| self.err(key, "a string")))
+            .transpose()
     }
 }

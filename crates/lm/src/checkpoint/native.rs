@@ -48,7 +48,7 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<Transformer, LmError> {
     if !path.is_file() {
         return Err(LmError::checkpoint(&path, "missing weights file"));
     }
-    let mut model = Transformer::new(&config, device)?;
+    let mut model = Transformer::new(&config, 0, device)?;
     let mut store = SafetensorsStore::from_file(&path);
     let result = model
         .load_from(&mut store)

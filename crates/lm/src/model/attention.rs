@@ -39,9 +39,9 @@ pub struct Attention {
 
 impl Attention {
     /// Randomly initialised attention for `config`.
-    pub fn new(config: &TransformerConfig, device: &Device) -> Self {
+    pub(crate) fn new(config: &TransformerConfig, init: &mut super::Init, device: &Device) -> Self {
         let hd = config.head_dim();
-        let lin = |i, o| super::linear(i, o, config.bias, device);
+        let mut lin = |i, o| init.linear(i, o, config.bias, device);
         Self {
             q: lin(config.d_model, config.n_heads * hd),
             k: lin(config.d_model, config.n_kv_heads * hd),
@@ -93,5 +93,7 @@ fn repeat_kv(x: Tensor<4>, n_rep: usize) -> Tensor<4> {
         return x;
     }
     let [b, hkv, s, hd] = x.dims();
-    x.unsqueeze_dim::<5>(2).expand([b, hkv, n_rep, s, hd]).reshape([b, hkv * n_rep, s, hd])
+    x.unsqueeze_dim::<5>(2)
+        .expand([b, hkv, n_rep, s, hd])
+        .reshape([b, hkv * n_rep, s, hd])
 }

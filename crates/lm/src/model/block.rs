@@ -25,13 +25,13 @@ pub struct Block {
 
 impl Block {
     /// Randomly initialised block.
-    pub fn new(config: &TransformerConfig, device: &Device) -> Self {
+    pub(crate) fn new(config: &TransformerConfig, init: &mut super::Init, device: &Device) -> Self {
         let norm = || Norm::new(config.norm, config.d_model, config.norm_eps, device);
         Self {
             attn_norm: norm(),
-            attn: Attention::new(config, device),
+            attn: Attention::new(config, init, device),
             mlp_norm: norm(),
-            mlp: Mlp::new(config, device),
+            mlp: Mlp::new(config, init, device),
         }
     }
 
@@ -43,7 +43,10 @@ impl Block {
         rope: Option<&RopeTables>,
         cache: Option<(&mut KvCache, usize)>,
     ) -> Tensor<3> {
-        let x = x.clone() + self.attn.forward(self.attn_norm.forward(x), blocked, rope, cache);
+        let x = x.clone()
+            + self
+                .attn
+                .forward(self.attn_norm.forward(x), blocked, rope, cache);
         x.clone() + self.mlp.forward(self.mlp_norm.forward(x))
     }
 }

@@ -21,10 +21,14 @@ pub struct Mlp {
 
 impl Mlp {
     /// Randomly initialised block for `config`.
-    pub fn new(config: &TransformerConfig, device: &Device) -> Self {
-        let lin = |i, o| super::linear(i, o, config.bias, device);
+    pub(crate) fn new(config: &TransformerConfig, init: &mut super::Init, device: &Device) -> Self {
+        let mut lin = |i, o| init.linear(i, o, config.bias, device);
         let gate = (config.mlp == MlpKind::SwiGlu).then(|| lin(config.d_model, config.d_ff));
-        Self { gate, up: lin(config.d_model, config.d_ff), down: lin(config.d_ff, config.d_model) }
+        Self {
+            gate,
+            up: lin(config.d_model, config.d_ff),
+            down: lin(config.d_ff, config.d_model),
+        }
     }
 
     /// `[B, T, d_model] → [B, T, d_model]`.

@@ -14,22 +14,61 @@ pub use norm::Norm;
 pub use rope::{Rope, RopeTables};
 pub use transformer::Transformer;
 
-use burn::nn::{Initializer, Linear, LinearConfig};
-use burn::tensor::Device;
+use burn::module::Param;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
-/// N(0, 0.02²), the initialisation of GPT-2 and Llama.
-pub(crate) fn init_normal() -> Initializer {
-    Initializer::Normal { mean: 0.0, std: 0.02 }
+/// Seeded host-side initialiser: N(0, 0.02²) weights (GPT-2 / Llama), independent of the
+/// backend's global random state, so the same seed gives the same model on every backend
+/// and in concurrently running threads.
+pub(crate) struct Init {
+    rng: StdRng,
 }
 
-/// A projection with N(0, 0.02²) weights and, if asked, zero biases.
-pub(crate) fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear {
-    let mut lin = LinearConfig::new(d_in, d_out)
-        .with_bias(false)
-        .with_initializer(init_normal())
-        .init(device);
-    if bias {
-        lin.bias = Some(Initializer::Zeros.init([d_out], device));
+impl Init {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+        }
     }
-    lin
+
+    /// `[rows, cols]` with N(0, std²) entries (Box–Muller).
+    pub(crate) fn normal(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        std: f64,
+        device: &Device,
+    ) -> Param<Tensor<2>> {
+        let n = rows * cols;
+        let mut v = Vec::with_capacity(n + 1);
+        while v.len() < n {
+            let u1: f64 = self.rng.random::<f64>().max(f64::MIN_POSITIVE);
+            let u2: f64 = self.rng.random::<f64>();
+            let r = (-2.0 * u1.ln()).sqrt() * std;
+            let a = std::f64::consts::TAU * u2;
+            v.push((r * a.cos()) as f32);
+            v.push((r * a.sin()) as f32);
+        }
+        v.truncate(n);
+        Param::from_tensor(Tensor::from_data(TensorData::new(v, [rows, cols]), device))
+    }
+
+    /// A projection with N(0, 0.02²) weights and, if asked, zero biases.
+    pub(crate) fn linear(
+        &mut self,
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Linear {
+        let mut lin = LinearConfig::new(d_in, d_out).with_bias(false).init(device);
+        lin.weight = self.normal(d_in, d_out, 0.02, device);
+        if bias {
+            lin.bias = Some(Param::from_tensor(Tensor::zeros([d_out], device)));
+        }
+        lin
+    }
 }

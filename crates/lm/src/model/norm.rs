@@ -29,7 +29,11 @@ impl Norm {
             NormKind::Layer => Some(Param::from_tensor(Tensor::zeros([d_model], device))),
             NormKind::Rms => None,
         };
-        Self { gamma: Param::from_tensor(Tensor::ones([d_model], device)), beta, eps }
+        Self {
+            gamma: Param::from_tensor(Tensor::ones([d_model], device)),
+            beta,
+            eps,
+        }
     }
 
     /// Applies the norm to `[.., d_model]`.

@@ -42,7 +42,10 @@ impl Rope {
         let inv = Tensor::<1>::from_floats(self.inv_freq.as_slice(), device).reshape([1, 1, half]);
         let freqs = positions.float().reshape([b, t, 1]) * inv;
         let freqs = freqs.reshape([b, 1, t, half]);
-        RopeTables { cos: freqs.clone().cos(), sin: freqs.sin() }
+        RopeTables {
+            cos: freqs.clone().cos(),
+            sin: freqs.sin(),
+        }
     }
 
     /// Rotates `x: [B, H, T, head_dim]`.

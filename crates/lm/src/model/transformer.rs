@@ -1,7 +1,7 @@
 //! The full model: embeddings, blocks, final norm, output projection.
 
 use burn::module::Module;
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::{Embedding, EmbeddingConfig, Linear};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 use super::block::Block;
@@ -38,30 +38,28 @@ pub struct Transformer {
 
 impl Transformer {
     /// A randomly initialised model: weights N(0, 0.02²) and biases 0, as GPT-2 and Llama
-    /// initialise. Validates the config first.
-    pub fn new(config: &TransformerConfig, device: &Device) -> Result<Self, LmError> {
+    /// initialise, drawn from a host RNG seeded with `seed` (the same seed gives the same
+    /// weights on every backend). Validates the config first.
+    pub fn new(config: &TransformerConfig, seed: u64, device: &Device) -> Result<Self, LmError> {
         config.validate()?;
-        let init = super::init_normal();
-        let model = Self::from_parts(
-            config,
-            EmbeddingConfig::new(config.vocab_size, config.d_model)
-                .with_initializer(init.clone())
-                .init(device),
-            (config.positions == PositionKind::Learned).then(|| {
-                EmbeddingConfig::new(config.max_seq_len, config.d_model)
-                    .with_initializer(init.clone())
-                    .init(device)
-            }),
-            (0..config.n_layers).map(|_| Block::new(config, device)).collect(),
-            Norm::new(config.norm, config.d_model, config.norm_eps, device),
-            (!config.tie_embeddings).then(|| {
-                LinearConfig::new(config.d_model, config.vocab_size)
-                    .with_bias(false)
-                    .with_initializer(init.clone())
-                    .init(device)
-            }),
-        );
-        Ok(model)
+        let mut init = super::Init::new(seed);
+        let embedding = |n: usize, init: &mut super::Init| {
+            let mut e = EmbeddingConfig::new(n, config.d_model).init(device);
+            e.weight = init.normal(n, config.d_model, 0.02, device);
+            e
+        };
+        let embed = embedding(config.vocab_size, &mut init);
+        let pos_embed = (config.positions == PositionKind::Learned)
+            .then(|| embedding(config.max_seq_len, &mut init));
+        let blocks = (0..config.n_layers)
+            .map(|_| Block::new(config, &mut init, device))
+            .collect();
+        let lm_head = (!config.tie_embeddings)
+            .then(|| init.linear(config.d_model, config.vocab_size, false, device));
+        let norm = Norm::new(config.norm, config.d_model, config.norm_eps, device);
+        Ok(Self::from_parts(
+            config, embed, pos_embed, blocks, norm, lm_head,
+        ))
     }
 
     /// Assembles a model from already built parts (used by checkpoint loaders).
@@ -77,7 +75,15 @@ impl Transformer {
             PositionKind::Rope { theta } => Some(Rope::new(config.head_dim(), theta)),
             PositionKind::Learned => None,
         };
-        Self { embed, pos_embed, blocks, norm, lm_head, config: config.clone(), rope }
+        Self {
+            embed,
+            pos_embed,
+            blocks,
+            norm,
+            lm_head,
+            config: config.clone(),
+            rope,
+        }
     }
 
     fn run(
@@ -136,7 +142,11 @@ impl CausalLm for Transformer {
             None => {
                 let [b, t, d] = hidden.dims();
                 let w = self.embed.weight.val(); // [vocab, d]
-                hidden.reshape([b * t, d]).matmul(w.transpose()).reshape([b, t, self.config.vocab_size])
+                hidden.reshape([b * t, d]).matmul(w.transpose()).reshape([
+                    b,
+                    t,
+                    self.config.vocab_size,
+                ])
             }
         }
     }

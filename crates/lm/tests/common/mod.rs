@@ -10,7 +10,9 @@ pub fn device() -> Device {
 }
 
 pub fn tiny_llama() -> TransformerConfig {
-    TransformerConfig::llama(97, 32, 2, 4, 2, 64).with_max_seq_len(64).with_tie_embeddings(false)
+    TransformerConfig::llama(97, 32, 2, 4, 2, 64)
+        .with_max_seq_len(64)
+        .with_tie_embeddings(false)
 }
 
 pub fn tiny_gpt2() -> TransformerConfig {
@@ -20,8 +22,7 @@ pub fn tiny_gpt2() -> TransformerConfig {
 /// A model whose weights are larger than the default init, so that logits are far from
 /// uniform and layout mistakes show up.
 pub fn model(config: &TransformerConfig, seed: u64, device: &Device) -> Transformer {
-    device.seed(seed);
-    let mut m = Transformer::new(config, device).unwrap();
+    let mut m = Transformer::new(config, seed, device).unwrap();
     m.embed.weight = m.embed.weight.clone().map(|w| w * 25.0);
     m
 }
@@ -39,7 +40,21 @@ pub fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// Left-pads `rows` to a common length with `pad`, returning ids and mask.
 pub fn left_pad(rows: &[Vec<i64>], pad: i64) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
     let t = rows.iter().map(Vec::len).max().unwrap();
-    let ids = rows.iter().map(|r| std::iter::repeat_n(pad, t - r.len()).chain(r.iter().copied()).collect()).collect();
-    let mask = rows.iter().map(|r| std::iter::repeat_n(0, t - r.len()).chain(std::iter::repeat_n(1, r.len())).collect()).collect();
+    let ids = rows
+        .iter()
+        .map(|r| {
+            std::iter::repeat_n(pad, t - r.len())
+                .chain(r.iter().copied())
+                .collect()
+        })
+        .collect();
+    let mask = rows
+        .iter()
+        .map(|r| {
+            std::iter::repeat_n(0, t - r.len())
+                .chain(std::iter::repeat_n(1, r.len()))
+                .collect()
+        })
+        .collect();
     (ids, mask)
 }

@@ -68,7 +68,9 @@ pub fn tokenize_examples(
         let mut completion = tokenizer.encode(&ex.completion, false, false)?;
         if prompt.len() + completion.len() > budget {
             report.truncated += 1;
-            let keep_prompt = prompt.len().min(budget.saturating_sub(completion.len()).max(budget / 2));
+            let keep_prompt = prompt
+                .len()
+                .min(budget.saturating_sub(completion.len()).max(budget / 2));
             prompt.drain(..prompt.len() - keep_prompt);
             completion.truncate(budget - prompt.len());
         }
@@ -121,12 +123,19 @@ impl SftBatches {
             window.sort_by_key(|&i| sequences[i].ids.len());
         }
         let batches = order.chunks(bs).map(<[usize]>::to_vec).collect();
-        Self { sequences, batches, pad_id }
+        Self {
+            sequences,
+            batches,
+            pad_id,
+        }
     }
 
     /// Number of scored tokens over all batches.
     pub fn loss_tokens(&self) -> usize {
-        self.sequences.iter().map(|s| s.loss_mask.iter().map(|&m| m as usize).sum::<usize>()).sum()
+        self.sequences
+            .iter()
+            .map(|s| s.loss_mask.iter().map(|&m| m as usize).sum::<usize>())
+            .sum()
     }
 
     /// Number of real tokens over all batches.
@@ -143,9 +152,19 @@ impl BatchSource for SftBatches {
     }
 
     fn batch(&self, index: usize, device: &Device) -> SftBatch {
-        let rows: Vec<&SftSequence> = self.batches[index].iter().map(|&i| &self.sequences[i]).collect();
-        let (b, t) = (rows.len(), rows.iter().map(|r| r.ids.len()).max().unwrap_or(1));
-        let (mut ids, mut mask, mut loss) = (vec![self.pad_id as i64; b * t], vec![0i64; b * t], vec![0i64; b * t]);
+        let rows: Vec<&SftSequence> = self.batches[index]
+            .iter()
+            .map(|&i| &self.sequences[i])
+            .collect();
+        let (b, t) = (
+            rows.len(),
+            rows.iter().map(|r| r.ids.len()).max().unwrap_or(1),
+        );
+        let (mut ids, mut mask, mut loss) = (
+            vec![self.pad_id as i64; b * t],
+            vec![0i64; b * t],
+            vec![0i64; b * t],
+        );
         for (r, row) in rows.iter().enumerate() {
             for (j, (&id, &m)) in row.ids.iter().zip(&row.loss_mask).enumerate() {
                 ids[r * t + j] = id as i64;
@@ -154,6 +173,10 @@ impl BatchSource for SftBatches {
             }
         }
         let make = |v: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v, [b, t]), device);
-        SftBatch { ids: make(ids), mask: make(mask), loss_mask: make(loss) }
+        SftBatch {
+            ids: make(ids),
+            mask: make(mask),
+            loss_mask: make(loss),
+        }
     }
 }

@@ -13,7 +13,11 @@ use lm::logprobs::{next_token_logprobs, shift_mask};
 /// eq. 1), averaged over scored tokens as TRL's `SFTTrainer` does. `loss_mask` is aligned
 /// with `ids` (1 = token to predict: completion tokens, or every real token); it is
 /// shifted here. Returns the loss `[1]` and the number of scored tokens.
-pub fn sft_loss(logits: Tensor<3>, ids: Tensor<2, Int>, loss_mask: Tensor<2, Int>) -> (Tensor<1>, Tensor<1>) {
+pub fn sft_loss(
+    logits: Tensor<3>,
+    ids: Tensor<2, Int>,
+    loss_mask: Tensor<2, Int>,
+) -> (Tensor<1>, Tensor<1>) {
     let logp = next_token_logprobs(logits, ids);
     let mask = shift_mask(loss_mask);
     let count = mask.clone().sum();
@@ -42,6 +46,10 @@ mod tests {
         // All tokens: mean of ln 2 (position 0 → token 1) and the term above.
         let all = Tensor::<2, Int>::from_ints([[1, 1, 1]], &dev);
         let (loss, _) = sft_loss(logits, ids, all);
-        assert_relative_eq!(loss.into_scalar::<f32>(), (2f32.ln() + want) / 2.0, epsilon = 1e-6);
+        assert_relative_eq!(
+            loss.into_scalar::<f32>(),
+            (2f32.ln() + want) / 2.0,
+            epsilon = 1e-6
+        );
     }
 }

@@ -18,7 +18,9 @@ pub struct Sft<M> {
 impl<M> Sft<M> {
     /// The method.
     pub fn new() -> Self {
-        Self { _model: PhantomData }
+        Self {
+            _model: PhantomData,
+        }
     }
 }
 
@@ -32,9 +34,17 @@ impl<M: CausalLm + Module + Clone> TrainMethod for Sft<M> {
 
     fn step(&self, model: &M, batch: &SftBatch) -> StepOutput {
         let logits = model.logits(batch.ids.clone(), batch.mask.clone());
-        let (loss, tokens) = sft_loss(logits, batch.ids.clone(), batch.loss_mask.clone() * batch.mask.clone());
+        let (loss, tokens) = sft_loss(
+            logits,
+            batch.ids.clone(),
+            batch.loss_mask.clone() * batch.mask.clone(),
+        );
         let weight = tokens.into_scalar::<f32>() as f64;
-        StepOutput { loss, metrics: Vec::new(), weight }
+        StepOutput {
+            loss,
+            metrics: Vec::new(),
+            weight,
+        }
     }
 
     fn eval_extras(&self, mean_loss: f64) -> Vec<(&'static str, f64)> {

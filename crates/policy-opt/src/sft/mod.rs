@@ -5,6 +5,8 @@ mod data;
 mod loss;
 mod method;
 
-pub use data::{SftBatch, SftBatches, SftDataConfig, SftDataReport, SftExample, SftSequence, tokenize_examples};
+pub use data::{
+    SftBatch, SftBatches, SftDataConfig, SftDataReport, SftExample, SftSequence, tokenize_examples,
+};
 pub use loss::sft_loss;
 pub use method::Sft;

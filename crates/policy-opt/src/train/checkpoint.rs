@@ -31,7 +31,10 @@ pub struct TrainerState {
 }
 
 fn ckpt_err(path: &Path, message: impl std::fmt::Display) -> TrainError {
-    TrainError::Checkpoint { path: path.to_path_buf(), message: message.to_string() }
+    TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
 }
 
 /// Folder of the checkpoint after `step` steps.
@@ -52,10 +55,16 @@ pub fn save_checkpoint<M: Module>(
     let tmp = dest.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| ckpt_err(&tmp, e))?;
-    model.clone().save_file(tmp.join("model.bpk")).map_err(|e| ckpt_err(&tmp.join("model.bpk"), e))?;
-    optim.save(tmp.join("optimizer.bpk")).map_err(|e| ckpt_err(&tmp.join("optimizer.bpk"), e))?;
+    model
+        .clone()
+        .save_file(tmp.join("model.bpk"))
+        .map_err(|e| ckpt_err(&tmp.join("model.bpk"), e))?;
+    optim
+        .save(tmp.join("optimizer.bpk"))
+        .map_err(|e| ckpt_err(&tmp.join("optimizer.bpk"), e))?;
     let json = serde_json::to_vec_pretty(state).map_err(|e| ckpt_err(&tmp, e))?;
-    std::fs::write(tmp.join("state.json"), json).map_err(|e| ckpt_err(&tmp.join("state.json"), e))?;
+    std::fs::write(tmp.join("state.json"), json)
+        .map_err(|e| ckpt_err(&tmp.join("state.json"), e))?;
     let _ = std::fs::remove_dir_all(&dest);
     std::fs::rename(&tmp, &dest).map_err(|e| ckpt_err(&dest, e))?;
     let all = list_checkpoints(run_dir)?;
@@ -74,11 +83,16 @@ pub fn list_checkpoints(run_dir: &Path) -> Result<Vec<(usize, PathBuf)>, TrainEr
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).map_err(|e| ckpt_err(&dir, e))? {
         let path = entry.map_err(|e| ckpt_err(&dir, e))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse::<usize>().ok()) {
-            if path.join("state.json").is_file() {
-                out.push((step, path));
-            }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(step) = name
+            .strip_prefix("step-")
+            .and_then(|s| s.parse::<usize>().ok())
+            && path.join("state.json").is_file()
+        {
+            out.push((step, path));
         }
     }
     out.sort();
@@ -97,8 +111,12 @@ pub fn load_checkpoint<M: Module>(
     let state: TrainerState = serde_json::from_str(&text)
         .map_err(|e| ckpt_err(&state_path, format!("line {}: {e}", e.line())))?;
     let model_path = dir.join("model.bpk");
-    let model = model.try_load_file(&model_path).map_err(|e| ckpt_err(&model_path, e))?;
+    let model = model
+        .try_load_file(&model_path)
+        .map_err(|e| ckpt_err(&model_path, e))?;
     let optim_path = dir.join("optimizer.bpk");
-    let optim = optim.load(&optim_path).map_err(|e| ckpt_err(&optim_path, e))?;
+    let optim = optim
+        .load(&optim_path)
+        .map_err(|e| ckpt_err(&optim_path, e))?;
     Ok((model, optim, state))
 }

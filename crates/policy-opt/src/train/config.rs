@@ -21,7 +21,12 @@ pub struct AdamWSettings {
 
 impl Default for AdamWSettings {
     fn default() -> Self {
-        Self { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0.0 }
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -86,17 +91,29 @@ impl TrainerConfig {
         if self.log_every == 0 {
             return bad("log_every", "must be at least 1, got 0".into());
         }
-        if let Some(n) = self.max_grad_norm {
-            if !(n.is_finite() && n > 0.0) {
-                return bad("max_grad_norm", format!("must be a positive number, got {n}"));
-            }
+        if let Some(n) = self.max_grad_norm
+            && !(n.is_finite() && n > 0.0)
+        {
+            return bad(
+                "max_grad_norm",
+                format!("must be a positive number, got {n}"),
+            );
         }
         let a = &self.adamw;
         if !(0.0..1.0).contains(&a.beta1) || !(0.0..1.0).contains(&a.beta2) {
-            return bad("adamw.beta1/beta2", format!("must lie in [0, 1), got {} and {}", a.beta1, a.beta2));
+            return bad(
+                "adamw.beta1/beta2",
+                format!("must lie in [0, 1), got {} and {}", a.beta1, a.beta2),
+            );
         }
-        if !(a.epsilon > 0.0) || a.weight_decay < 0.0 {
-            return bad("adamw.epsilon/weight_decay", format!("need ε > 0 and λ ≥ 0, got {} and {}", a.epsilon, a.weight_decay));
+        if a.epsilon <= 0.0 || a.epsilon.is_nan() || a.weight_decay < 0.0 {
+            return bad(
+                "adamw.epsilon/weight_decay",
+                format!(
+                    "need ε > 0 and λ ≥ 0, got {} and {}",
+                    a.epsilon, a.weight_decay
+                ),
+            );
         }
         self.schedule.validate()
     }

@@ -151,7 +151,8 @@ pub fn clip_grad_norm<M: Module>(
     max_norm: f64,
 ) -> (GradientsParams, f64) {
     let norm = global_grad_norm(module, &grads);
-    if !norm.is_finite() || !(max_norm.is_finite() && max_norm > 0.0) {
+    let clipping_enabled = max_norm.is_finite() && max_norm > 0.0;
+    if !(norm.is_finite() && clipping_enabled) {
         return (grads, norm);
     }
     let scale = max_norm / (norm + CLIP_EPS);
@@ -308,7 +309,8 @@ mod tests {
         assert_relative_eq!(f64::from(w[4]), 9.0, epsilon = 1e-5);
 
         let mut grads = grads_of(&model, &device);
-        let inf = Tensor::<1>::from_floats([f32::INFINITY, 0.0], &device.clone().without_autodiff());
+        let inf =
+            Tensor::<1>::from_floats([f32::INFINITY, 0.0], &device.clone().without_autodiff());
         grads.register::<1>(model.a.bias.as_ref().unwrap().id, inf);
         assert!(!grads_all_finite(&model, &grads));
         assert!(global_grad_norm(&model, &grads).is_infinite());

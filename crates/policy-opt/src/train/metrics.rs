@@ -156,7 +156,10 @@ impl MetricsWriter {
     /// sibling and an atomic rename, so a crash here leaves either the old or the new file.
     /// A missing file is created. A malformed line (other than a torn last line, see the
     /// [module documentation](self)) is an error and leaves the file untouched.
-    pub fn append_truncating_after(path: impl AsRef<Path>, step: usize) -> Result<Self, TrainError> {
+    pub fn append_truncating_after(
+        path: impl AsRef<Path>,
+        step: usize,
+    ) -> Result<Self, TrainError> {
         let path = path.as_ref();
         let text = match fs::read_to_string(path) {
             Ok(text) => text,
@@ -305,7 +308,12 @@ mod tests {
 
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 5);
-        assert!(text.lines().next().unwrap().starts_with(r#"{"step":0,"split":"train""#));
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .starts_with(r#"{"step":0,"split":"train""#)
+        );
         assert!(!text.lines().nth(1).unwrap().contains("wall_time_s"));
 
         // `append` keeps what is there.
@@ -325,7 +333,11 @@ mod tests {
         let r = MetricRecord::from_pairs(
             7,
             "train",
-            &[("loss", f64::NAN), ("grad_norm", f64::INFINITY), ("kl", -f64::INFINITY)],
+            &[
+                ("loss", f64::NAN),
+                ("grad_norm", f64::INFINITY),
+                ("kl", -f64::INFINITY),
+            ],
         )
         .with_wall_time(f64::NAN);
         w.log(&r).unwrap();
@@ -386,7 +398,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.jsonl");
         let good = serde_json::to_string(&rec(0, "train", 1.0)).unwrap();
-        fs::write(&path, format!("{good}\n\n{good}\n{{\"step\": \"x\"}}\n{good}\n")).unwrap();
+        fs::write(
+            &path,
+            format!("{good}\n\n{good}\n{{\"step\": \"x\"}}\n{good}\n"),
+        )
+        .unwrap();
         let err = read_metrics(&path).unwrap_err();
         match &err {
             TrainError::MetricsParse { line, .. } => assert_eq!(*line, 4),
@@ -404,7 +420,12 @@ mod tests {
 
         // A terminated (complete) last line that does not parse is an error too.
         fs::write(&path, format!("{good}\nnot json\n")).unwrap();
-        assert!(read_metrics(&path).unwrap_err().to_string().contains("line 2"));
+        assert!(
+            read_metrics(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
         // An unterminated one is a torn write and is skipped.
         fs::write(&path, format!("{good}\nnot json")).unwrap();
         assert_eq!(read_metrics(&path).unwrap().len(), 1);
@@ -413,6 +434,9 @@ mod tests {
     #[test]
     fn missing_file_error_names_path() {
         let err = read_metrics("/nonexistent/dir/metrics.jsonl").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/dir/metrics.jsonl"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/dir/metrics.jsonl"),
+            "{err}"
+        );
     }
 }

@@ -131,14 +131,19 @@ fn collect_series(records: &[MetricRecord], key: &str) -> Series {
     series
 }
 
-/// `[lo, hi]` padded so that it is never empty and has a margin around the data.
-fn padded_range(lo: f64, hi: f64, pad_frac: f64) -> (f64, f64) {
+/// `[lo, hi]` padded so that it is never empty and has a margin around the data; a
+/// degenerate range (one value) is widened by `max(min_half, 10% of the value)` each side.
+fn padded_range(lo: f64, hi: f64, pad_frac: f64, min_half: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {
         return (0.0, 1.0);
     }
     let span = hi - lo;
     if span <= 0.0 || span < 1e-12 * lo.abs().max(hi.abs()) {
-        let half = if lo == 0.0 { 1.0 } else { 0.1 * lo.abs() };
+        let half = if lo == 0.0 {
+            min_half.max(1.0)
+        } else {
+            min_half.max(0.1 * lo.abs())
+        };
         return (lo - half, hi + half);
     }
     (lo - pad_frac * span, hi + pad_frac * span)
@@ -193,8 +198,8 @@ fn draw_panel(
     let (y_lo, y_hi) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
         (lo.min(p.1), hi.max(p.1))
     });
-    let x = padded_range(x_lo, x_hi, 0.02);
-    let y = padded_range(y_lo, y_hi, 0.08);
+    let x = padded_range(x_lo, x_hi, 0.02, 1.0);
+    let y = padded_range(y_lo, y_hi, 0.08, 0.0);
 
     let mut chart = ChartBuilder::on(panel)
         .caption(key, (FONT, 22).into_font().color(&BLACK))
@@ -231,7 +236,10 @@ fn draw_panel(
         let area = chart.plotting_area().strip_coord_spec();
         area.draw(&Text::new(
             text,
-            (i32::try_from(w / 2).unwrap_or(0) - 110, i32::try_from(h / 2).unwrap_or(0)),
+            (
+                i32::try_from(w / 2).unwrap_or(0) - 110,
+                i32::try_from(h / 2).unwrap_or(0),
+            ),
             style,
         ))
         .map_err(|e| e.to_string())?;
@@ -311,7 +319,10 @@ mod tests {
                 records.push(MetricRecord::from_pairs(
                     step,
                     "valid",
-                    &[("loss", 0.9 + 2.0 * (-t / 100.0).exp()), ("reward", reward - 0.2)],
+                    &[
+                        ("loss", 0.9 + 2.0 * (-t / 100.0).exp()),
+                        ("reward", reward - 0.2),
+                    ],
                 ));
             }
         }
@@ -336,8 +347,13 @@ mod tests {
     #[ignore = "writes a file outside the test's temporary directory, for inspection"]
     fn sample_plot_for_inspection() {
         let out = std::env::temp_dir().join("sample_plot.png");
-        plot_metrics(&sample_records(), &["loss", "reward", "kl", "lr"], &out, "sft: sample run")
-            .unwrap();
+        plot_metrics(
+            &sample_records(),
+            &["loss", "reward", "kl", "lr"],
+            &out,
+            "sft: sample run",
+        )
+        .unwrap();
         eprintln!("wrote {}", out.display());
         let records = vec![
             MetricRecord::from_pairs(5, "valid", &[("loss", 1.5), ("nan", f64::NAN)]),
@@ -358,16 +374,28 @@ mod tests {
         assert_eq!(png_dimensions(&std::fs::read(&out).unwrap()), plot_size(1));
         // A single point, a constant series, a key that is never logged, only NaN values.
         let records = vec![
-            MetricRecord::from_pairs(5, "valid", &[("loss", 1.5), ("const", 2.0), ("nan", f64::NAN)]),
+            MetricRecord::from_pairs(
+                5,
+                "valid",
+                &[("loss", 1.5), ("const", 2.0), ("nan", f64::NAN)],
+            ),
             MetricRecord::from_pairs(6, "train", &[("const", 2.0)]),
             MetricRecord::from_pairs(7, "train", &[("const", 2.0), ("zero", 0.0)]),
         ];
         let out = dir.path().join("degenerate.png");
-        plot_metrics(&records, &["loss", "const", "missing", "nan", "zero"], &out, "").unwrap();
+        plot_metrics(
+            &records,
+            &["loss", "const", "missing", "nan", "zero"],
+            &out,
+            "",
+        )
+        .unwrap();
         assert_eq!(png_dimensions(&std::fs::read(&out).unwrap()), plot_size(5));
         // Huge and tiny magnitudes.
         let records: Vec<_> = (0..5)
-            .map(|s| MetricRecord::from_pairs(s, "train", &[("big", 1e30 * s as f64), ("tiny", 1e-12)]))
+            .map(|s| {
+                MetricRecord::from_pairs(s, "train", &[("big", 1e30 * s as f64), ("tiny", 1e-12)])
+            })
             .collect();
         plot_metrics(&records, &["big", "tiny"], &out, "magnitudes").unwrap();
     }

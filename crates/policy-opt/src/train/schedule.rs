@@ -75,7 +75,12 @@ pub enum LrSchedule {
 
 impl LrSchedule {
     /// Cosine schedule with warmup (`min_lr_ratio` 0 gives HF's `get_cosine_schedule_with_warmup`).
-    pub fn cosine(peak_lr: f64, warmup_steps: usize, total_steps: usize, min_lr_ratio: f64) -> Self {
+    pub fn cosine(
+        peak_lr: f64,
+        warmup_steps: usize,
+        total_steps: usize,
+        min_lr_ratio: f64,
+    ) -> Self {
         Self::Cosine {
             peak_lr,
             warmup_steps,
@@ -317,7 +322,10 @@ mod tests {
             (LrSchedule::cosine(f64::NAN, 0, 100, 0.0), "peak_lr"),
             (LrSchedule::cosine(PEAK, 0, 100, 1.5), "min_lr_ratio"),
             (LrSchedule::linear_decay(PEAK, 0, 100, -0.1), "min_lr_ratio"),
-            (LrSchedule::linear_decay(PEAK, 0, 100, f64::NAN), "min_lr_ratio"),
+            (
+                LrSchedule::linear_decay(PEAK, 0, 100, f64::NAN),
+                "min_lr_ratio",
+            ),
             (LrSchedule::linear_decay(PEAK, 0, 0, 0.0), "total_steps"),
             (LrSchedule::constant(-1.0, 0), "lr"),
         ];
@@ -342,20 +350,27 @@ mod tests {
             serde_json::from_str(r#"{"kind":"linear_decay","peak_lr":1e-4,"total_steps":10}"#)
                 .unwrap();
         assert_eq!(minimal, LrSchedule::linear_decay(1e-4, 0, 10, 0.0));
-        assert!(serde_json::from_str::<LrSchedule>(r#"{"kind":"constant","lr":1,"typo":2}"#).is_err());
+        assert!(
+            serde_json::from_str::<LrSchedule>(r#"{"kind":"constant","lr":1,"typo":2}"#).is_err()
+        );
     }
 
     fn arb_schedule() -> impl Strategy<Value = LrSchedule> {
-        (1e-7f64..1.0, 0usize..200, 1usize..2000, 0.0f64..=1.0, 0u8..3).prop_map(
-            |(peak, warmup, extra, ratio, kind)| {
+        (
+            1e-7f64..1.0,
+            0usize..200,
+            1usize..2000,
+            0.0f64..=1.0,
+            0u8..3,
+        )
+            .prop_map(|(peak, warmup, extra, ratio, kind)| {
                 let total = warmup + extra;
                 match kind {
                     0 => LrSchedule::cosine(peak, warmup, total, ratio),
                     1 => LrSchedule::linear_decay(peak, warmup, total, ratio),
                     _ => LrSchedule::constant(peak, warmup),
                 }
-            },
-        )
+            })
     }
 
     proptest! {

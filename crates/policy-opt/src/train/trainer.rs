@@ -64,10 +64,15 @@ where
 {
     config.validate()?;
     if train_data.is_empty() {
-        return Err(TrainError::Config { field: "train_data", message: "holds no batch".into() });
+        return Err(TrainError::Config {
+            field: "train_data",
+            message: "holds no batch".into(),
+        });
     }
-    std::fs::create_dir_all(run_dir)
-        .map_err(|e| TrainError::Checkpoint { path: run_dir.into(), message: e.to_string() })?;
+    std::fs::create_dir_all(run_dir).map_err(|e| TrainError::Checkpoint {
+        path: run_dir.into(),
+        message: e.to_string(),
+    })?;
     let a = &config.adamw;
     let mut optim: ModuleOptimizer = AdamWConfig::new()
         .with_beta_1(a.beta1)
@@ -110,19 +115,37 @@ where
             let loss = out.loss.clone().into_scalar::<f32>() as f64;
             if !loss.is_finite() {
                 progress.abandon("non-finite loss");
-                return Err(TrainError::NonFinite { step: step + 1, what: "loss", value: loss, last_checkpoint });
+                return Err(TrainError::NonFinite {
+                    step: step + 1,
+                    what: "loss",
+                    value: loss,
+                    last_checkpoint,
+                });
             }
             add(&mut step_values, "loss", loss / config.grad_accum as f64);
             for (k, v) in out.metrics {
-                add(&mut step_values, k, v.into_scalar::<f32>() as f64 / config.grad_accum as f64);
+                add(
+                    &mut step_values,
+                    k,
+                    v.into_scalar::<f32>() as f64 / config.grad_accum as f64,
+                );
             }
             let grads = (out.loss / config.grad_accum as f64).backward();
             acc.accumulate(&model, GradientsParams::from_grads(grads, &model));
         }
-        let (grads, norm) = clip_grad_norm(&model, acc.grads(), config.max_grad_norm.unwrap_or(f64::INFINITY));
+        let (grads, norm) = clip_grad_norm(
+            &model,
+            acc.grads(),
+            config.max_grad_norm.unwrap_or(f64::INFINITY),
+        );
         if !norm.is_finite() {
             progress.abandon("non-finite gradient");
-            return Err(TrainError::NonFinite { step: step + 1, what: "gradient norm", value: norm, last_checkpoint });
+            return Err(TrainError::NonFinite {
+                step: step + 1,
+                what: "gradient norm",
+                value: norm,
+                last_checkpoint,
+            });
         }
         model = optim.step(lr, model, grads);
         let done = step + 1;
@@ -135,21 +158,42 @@ where
         progress.update(done, &step_values);
 
         if done % config.log_every == 0 || done == config.total_steps {
-            let mean: Vec<(&str, f64)> = sums.iter().map(|(k, v)| (*k, v / window as f64)).collect();
-            writer.log(&MetricRecord::from_pairs(done, "train", &mean).with_wall_time(t0.elapsed().as_secs_f64()))?;
+            let mean: Vec<(&str, f64)> =
+                sums.iter().map(|(k, v)| (*k, v / window as f64)).collect();
+            writer.log(
+                &MetricRecord::from_pairs(done, "train", &mean)
+                    .with_wall_time(t0.elapsed().as_secs_f64()),
+            )?;
             sums.clear();
             window = 0;
         }
-        let eval_due = config.eval_every > 0 && (done % config.eval_every == 0 || done == config.total_steps);
+        let eval_due =
+            config.eval_every > 0 && (done % config.eval_every == 0 || done == config.total_steps);
         if let (true, Some(valid)) = (eval_due, valid_data) {
             let values = evaluate(method, &model.valid(), valid, config.eval_batches, device);
-            progress.println(format!("step {done}: {}", super::progress::format_values(&values)));
-            writer.log(&MetricRecord::from_pairs(done, "valid", &values).with_wall_time(t0.elapsed().as_secs_f64()))?;
+            progress.println(format!(
+                "step {done}: {}",
+                super::progress::format_values(&values)
+            ));
+            writer.log(
+                &MetricRecord::from_pairs(done, "valid", &values)
+                    .with_wall_time(t0.elapsed().as_secs_f64()),
+            )?;
         }
-        let save_due = (config.save_every > 0 && done % config.save_every == 0) || done == config.total_steps;
+        let save_due =
+            (config.save_every > 0 && done % config.save_every == 0) || done == config.total_steps;
         if save_due {
-            let state = TrainerState { step: done, config: config.clone() };
-            last_checkpoint = Some(save_checkpoint(run_dir, &model, &optim, &state, config.keep_checkpoints)?);
+            let state = TrainerState {
+                step: done,
+                config: config.clone(),
+            };
+            last_checkpoint = Some(save_checkpoint(
+                run_dir,
+                &model,
+                &optim,
+                &state,
+                config.keep_checkpoints,
+            )?);
         }
     }
     progress.finish();
@@ -158,7 +202,12 @@ where
     let keys = plot_keys(&records);
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     plot_metrics(&records, &keys, &run_dir.join(PLOT_FILE), method.name())?;
-    Ok(TrainOutcome { model, resumed_from: start, last_checkpoint, records })
+    Ok(TrainOutcome {
+        model,
+        resumed_from: start,
+        last_checkpoint,
+        records,
+    })
 }
 
 /// Weighted means of the loss and metrics of `method` over (at most `limit`) batches of
@@ -183,7 +232,10 @@ pub fn evaluate<S: TrainMethod>(
         }
         total += w;
     }
-    let mut values: Vec<(&'static str, f64)> = sums.into_iter().map(|(k, v)| (k, v / total.max(f64::MIN_POSITIVE))).collect();
+    let mut values: Vec<(&'static str, f64)> = sums
+        .into_iter()
+        .map(|(k, v)| (k, v / total.max(f64::MIN_POSITIVE)))
+        .collect();
     let loss = values.first().map_or(f64::NAN, |v| v.1);
     values.extend(method.eval_extras(loss));
     values
@@ -218,7 +270,11 @@ struct EpochOrder {
 
 impl EpochOrder {
     fn new(n: usize, seed: u64) -> Self {
-        Self { n, seed, cache: std::cell::RefCell::new((usize::MAX, Vec::new())) }
+        Self {
+            n,
+            seed,
+            cache: std::cell::RefCell::new((usize::MAX, Vec::new())),
+        }
     }
 
     fn index(&self, k: usize) -> usize {
@@ -226,7 +282,9 @@ impl EpochOrder {
         let mut cache = self.cache.borrow_mut();
         if cache.0 != epoch {
             let mut perm: Vec<usize> = (0..self.n).collect();
-            let mut rng = StdRng::seed_from_u64(self.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = StdRng::seed_from_u64(
+                self.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
             perm.shuffle(&mut rng);
             *cache = (epoch, perm);
         }
@@ -248,6 +306,9 @@ mod tests {
         let second: Vec<usize> = (10..20).map(|k| a.index(k)).collect();
         assert_ne!(first, second, "epochs are reshuffled");
         let b = EpochOrder::new(10, 3);
-        assert_eq!((0..20).map(|k| b.index(k)).collect::<Vec<_>>(), [first, second].concat());
+        assert_eq!(
+            (0..20).map(|k| b.index(k)).collect::<Vec<_>>(),
+            [first, second].concat()
+        );
     }
 }
