@@ -1,3 +1,26 @@
+//! # rlhf — aligning language models in Rust, on burn
+//!
+//! Umbrella crate: re-exports the workspace crates and hosts the runnable examples.
+//!
+//! - [`lm`]: the causal language model layer (trait, reference transformer, generation,
+//!   checkpoints, tokenizer).
+//! - [`policy_opt`]: the shared training loop and the methods (SFT now).
+//! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
+//!
+//! ```
+//! use rlhf::lm::{CausalLm, Transformer, TransformerConfig};
+//! use burn::tensor::{Int, Tensor};
+//!
+//! let device = rlhf::lm::select_device().unwrap();
+//! let config = TransformerConfig::llama(64, 32, 2, 4, 2, 64);
+//! let model = Transformer::new(&config, 0, &device).unwrap();
+//! let ids = Tensor::<2, Int>::from_ints([[1, 2, 3, 4]], &device);
+//! let mask = Tensor::<2, Int>::ones([1, 4], &device);
+//! // log p(token t+1 | tokens ≤ t) for t = 0, 1, 2
+//! let logp = model.token_logprobs(ids, mask);
+//! assert_eq!(logp.dims(), [1, 3]);
+//! ```
+
 pub use lm;
 pub use policy_opt;
 pub use pref_data;
