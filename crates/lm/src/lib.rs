@@ -4,7 +4,7 @@
 //!   masked and shifted per-token log-probs, entropies, KV-cached steps).
 //! - [`Transformer`]: a reference decoder-only transformer, Llama-style or GPT-2-style by
 //!   [`TransformerConfig`].
-//! - [`generate`]: batched, left-padded, KV-cached sampling that returns the sampled tokens'
+//! - [`generate()`]: batched, left-padded, KV-cached sampling that returns the sampled tokens'
 //!   log-probs under the model.
 //! - [`ScalarHead`]: a scalar head for reward models and value functions over a shared
 //!   backbone.

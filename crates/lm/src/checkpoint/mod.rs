@@ -4,7 +4,7 @@
 //!   `model.safetensors` (written by burn-store) and `config.json`, each written atomically
 //!   (temporary file in the same folder, then rename), so a crash never leaves a torn file.
 //! - [`load_hf`]: Hugging Face Llama and GPT-2 checkpoints (`config.json` +
-//!   `model.safetensors`), mapping their key names and layouts onto [`Transformer`].
+//!   `model.safetensors`), mapping their key names and layouts onto [`Transformer`](crate::Transformer).
 
 mod hf;
 mod native;
