@@ -18,6 +18,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod fs;
 pub mod generate;
 pub mod head;
 pub mod kv_cache;

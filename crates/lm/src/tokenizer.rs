@@ -44,10 +44,9 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tokenizers::AddedToken;
@@ -1018,44 +1017,17 @@ fn describe_text(label: &str, text: &str) -> String {
 /// Writes `bytes` to a temporary file next to `path`, syncs it and renames it
 /// over `path`. The temporary file is removed on failure.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TokenizerError> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| TokenizerError::InvalidOption {
+    if path.file_name().is_none() {
+        return Err(TokenizerError::InvalidOption {
             option: "path",
             message: format!("`{}` does not name a file", path.display()),
-        })?;
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let io_err = |action: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| TokenizerError::Io {
-            action,
-            path: p,
-            source,
-        }
-    };
-    let result = (|| {
-        let mut file = File::create(&tmp).map_err(io_err("creating temporary file", &tmp))?;
-        file.write_all(bytes)
-            .map_err(io_err("writing temporary file", &tmp))?;
-        file.sync_all()
-            .map_err(io_err("syncing temporary file", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io_err("renaming temporary file into", path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        });
     }
-    result
+    crate::fs::write_atomic(path, bytes).map_err(|(path, source)| TokenizerError::Io {
+        action: "writing",
+        path,
+        source,
+    })
 }
 
 #[cfg(test)]
