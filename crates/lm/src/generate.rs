@@ -143,6 +143,13 @@ pub fn generate<M: CausalLm + ?Sized>(
             got: format!("{:?}", prompt_mask.dims()),
         });
     }
+    if b == 0 || p == 0 {
+        return Err(LmError::Input {
+            what: "prompt_ids",
+            expected: "at least one prompt of at least one token".into(),
+            got: format!("shape [{b}, {p}]"),
+        });
+    }
     let mask_host: Vec<i64> = to_i64(prompt_mask.clone().into_data());
     if (0..b).any(|r| mask_host[r * p + p - 1] == 0) {
         return Err(LmError::Input {
