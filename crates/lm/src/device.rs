@@ -75,13 +75,16 @@ pub fn device_by_name(name: &str) -> Result<Device, LmError> {
             return Err(not_compiled("cuda"));
         }
         "tch" | "libtorch" => {
+            // Deprecated upstream (burn 0.22, removed in 0.23); kept as the design asks.
             #[cfg(feature = "tch")]
+            #[allow(deprecated)]
             return Ok(Device::libtorch());
             #[cfg(not(feature = "tch"))]
             return Err(not_compiled("tch"));
         }
         "tch-cuda" => {
             #[cfg(feature = "tch")]
+            #[allow(deprecated)]
             return Ok(Device::libtorch_cuda(0));
             #[cfg(not(feature = "tch"))]
             return Err(not_compiled("tch"));
