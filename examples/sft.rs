@@ -8,8 +8,10 @@
 //! cargo run --release --example sft -- --data PATH --steps 400 --out runs/sft
 //! ```
 //!
-//! Writes `<out>/metrics.jsonl`, `<out>/curves.png`, `<out>/checkpoints/`, and the final
-//! model (`<out>/model/`: `model.safetensors`, `config.json`, `tokenizer.json`).
+//! Writes `<out>/tokenizer.json`, `<out>/metrics.jsonl`, `<out>/curves.png`,
+//! `<out>/checkpoints/`, and the final model (`<out>/model/`: `model.safetensors`,
+//! `config.json`, `tokenizer.json`). Run again with the same `--out` to resume from the
+//! newest checkpoint (the saved tokenizer is reused).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -111,14 +113,23 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     std::fs::create_dir_all(&args.out)?;
     let special = SpecialTokens::default();
-    let texts = splits
-        .train
-        .iter()
-        .map(|e| format!("{}{}", e.prompt, e.completion));
-    let tokenizer = Tokenizer::train_bpe_from_iter(texts, args.vocab, &special, 2)?;
+    // A resumed run must keep the tokenizer its checkpoints were trained with.
+    let tok_path = args.out.join("tokenizer.json");
+    let tokenizer = if tok_path.is_file() {
+        Tokenizer::from_file(&tok_path, &special)?
+    } else {
+        let texts = splits
+            .train
+            .iter()
+            .map(|e| format!("{}{}", e.prompt, e.completion));
+        let tokenizer = Tokenizer::train_bpe_from_iter(texts, args.vocab, &special, 2)?;
+        tokenizer.save(&tok_path)?;
+        tokenizer
+    };
     println!(
-        "tokenizer: byte-level BPE, {} tokens",
-        tokenizer.vocab_size()
+        "tokenizer: byte-level BPE, {} tokens ({})",
+        tokenizer.vocab_size(),
+        tok_path.display()
     );
 
     let data_cfg = SftDataConfig {
