@@ -28,19 +28,35 @@ use std::collections::HashSet;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
-use burn::tensor::{DType, FloatDType, Int, Tensor};
+use burn::tensor::{DType, FloatDType, Tensor};
 
 /// Added to the norm before dividing, as PyTorch does, so a zero gradient does not divide by 0.
 pub const CLIP_EPS: f64 = 1e-6;
 
-/// First pass: sum of squares of every gradient found in `grads`.
-struct SumSquares<'a> {
+/// Sums `reduce(grad)` over every parameter gradient found in `grads` (each shared parameter
+/// once), on the device of the first one. `reduce` sees the gradient flattened to 1-D.
+struct SumOverGrads<'a, F> {
     grads: &'a GradientsParams,
     seen: HashSet<ParamId>,
+    reduce: F,
     acc: Option<Tensor<1>>,
 }
 
-impl ModuleVisitor for SumSquares<'_> {
+impl<'a, F: Fn(Tensor<1>) -> Tensor<1>> SumOverGrads<'a, F> {
+    /// Visits `module` and returns the sum (`None` when no parameter has a gradient).
+    fn run<M: Module>(module: &M, grads: &'a GradientsParams, reduce: F) -> Option<Tensor<1>> {
+        let mut visitor = Self {
+            grads,
+            seen: HashSet::new(),
+            reduce,
+            acc: None,
+        };
+        module.visit(&mut visitor);
+        visitor.acc
+    }
+}
+
+impl<F: Fn(Tensor<1>) -> Tensor<1>> ModuleVisitor for SumOverGrads<'_, F> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if !self.seen.insert(param.id) {
             return;
@@ -48,12 +64,13 @@ impl ModuleVisitor for SumSquares<'_> {
         let Some(grad) = self.grads.get::<D>(param.id) else {
             return;
         };
-        let sq = grad.cast(FloatDType::F32).square().sum();
+        let n = grad.shape().num_elements();
+        let part = (self.reduce)(grad.reshape([n]));
         self.acc = Some(match self.acc.take() {
-            None => sq,
+            None => part,
             Some(acc) => {
                 let device = acc.device();
-                acc + sq.to_device(&device)
+                acc + part.to_device(&device)
             }
         });
     }
@@ -87,45 +104,14 @@ impl ModuleVisitor for Scale<'_> {
     }
 }
 
-/// Counts the non-finite gradient elements.
-struct CountNonFinite<'a> {
-    grads: &'a GradientsParams,
-    seen: HashSet<ParamId>,
-    acc: Option<Tensor<1, Int>>,
-}
-
-impl ModuleVisitor for CountNonFinite<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if !self.seen.insert(param.id) {
-            return;
-        }
-        let Some(grad) = self.grads.get::<D>(param.id) else {
-            return;
-        };
-        let bad = grad.is_finite().bool_not().int().sum();
-        self.acc = Some(match self.acc.take() {
-            None => bad,
-            Some(acc) => {
-                let device = acc.device();
-                acc + bad.to_device(&device)
-            }
-        });
-    }
-}
-
 /// The global L2 norm of the gradients of `module`'s parameters found in `grads`.
 ///
 /// Returns 0 when no parameter has a gradient. The result is NaN or infinite when a gradient
 /// is (or when the sum of squares overflows `f32`, i.e. a norm above about 1.8e19), and NaN
 /// when the device fails to read the result back.
 pub fn global_grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
-    let mut visitor = SumSquares {
-        grads,
-        seen: HashSet::new(),
-        acc: None,
-    };
-    module.visit(&mut visitor);
-    match visitor.acc {
+    let sum = SumOverGrads::run(module, grads, |g| g.cast(FloatDType::F32).square().sum());
+    match sum {
         None => 0.0,
         Some(sum) => sum
             .try_into_scalar::<f32>()
@@ -172,15 +158,10 @@ pub fn clip_grad_norm<M: Module>(
 /// Exact (counts non-finite elements), unlike testing the global norm, which also overflows
 /// for huge finite gradients. One device-to-host read; a failed read counts as non-finite.
 pub fn grads_all_finite<M: Module>(module: &M, grads: &GradientsParams) -> bool {
-    let mut visitor = CountNonFinite {
-        grads,
-        seen: HashSet::new(),
-        acc: None,
-    };
-    module.visit(&mut visitor);
-    match visitor.acc {
+    let bad = SumOverGrads::run(module, grads, |g| g.is_finite().bool_not().float().sum());
+    match bad {
         None => true,
-        Some(count) => count.try_into_scalar::<i64>().is_ok_and(|n| n == 0),
+        Some(count) => count.try_into_scalar::<f32>().is_ok_and(|n| n == 0.0),
     }
 }
 
