@@ -47,3 +47,35 @@ pub fn last_token_index(mask: Tensor<2, Int>) -> Tensor<1, Int> {
     let pos = Tensor::<1, Int>::arange(0..t as i64, &mask.device()).reshape([1, t]);
     (mask * pos).max_dim(1).reshape([b])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn last_token_index_handles_left_and_right_padding() {
+        let dev = Device::flex();
+        let mask = Tensor::<2, Int>::from_ints([[0, 0, 1, 1], [1, 1, 1, 0], [1, 0, 0, 0]], &dev);
+        last_token_index(mask)
+            .into_data()
+            .assert_eq(&TensorData::from([3, 2, 0]), false);
+    }
+
+    #[test]
+    fn forward_last_reads_the_last_real_position() {
+        let dev = Device::flex();
+        let head = ScalarHead::new(3, &dev);
+        let hidden = Tensor::<3>::from_floats(
+            [
+                [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]],
+                [[4.0, 1.0, 0.0], [0.5, 0.5, 0.5], [9.0, 9.0, 9.0]],
+            ],
+            &dev,
+        );
+        let all: Vec<f32> = head.forward_all(hidden.clone()).try_into_vec_as().unwrap();
+        let mask = Tensor::<2, Int>::from_ints([[0, 1, 1], [1, 1, 0]], &dev);
+        let last: Vec<f32> = head.forward_last(hidden, mask).try_into_vec_as().unwrap();
+        assert_eq!(last, vec![all[2], all[4]]);
+    }
+}
