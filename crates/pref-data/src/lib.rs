@@ -27,6 +27,7 @@ pub mod error;
 pub mod hh;
 pub mod jsonl;
 pub mod locate;
+pub mod record;
 pub mod split;
 
 pub use error::{Attempt, DataError};
@@ -36,4 +37,5 @@ pub use hh::{
 };
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
+pub use record::{Message, PreferencePair, PromptExample, RankedExample, Text, UnpairedExample};
 pub use split::{SplitFractions, Splits, split_by_prompt};
