@@ -4,7 +4,8 @@
 //!
 //! - [`lm`]: the causal language model layer (trait, reference transformer, generation,
 //!   checkpoints, tokenizer).
-//! - [`policy_opt`]: the shared training loop and the methods (SFT now).
+//! - [`train`]: the training loop shared by every method.
+//! - [`policy_opt`]: the policy methods (SFT now).
 //! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
 //!
 //! ```
@@ -24,3 +25,4 @@
 pub use lm;
 pub use policy_opt;
 pub use pref_data;
+pub use train;

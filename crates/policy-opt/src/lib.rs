@@ -1,2 +1,5 @@
+//! Policy optimisation on top of [`lm`]: supervised fine-tuning ([`sft`]) and the methods
+//! that follow it, all trained by the shared loop of the [`train`] crate (re-exported here).
+
 pub mod sft;
-pub mod train;
+pub use train;

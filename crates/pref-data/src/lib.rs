@@ -28,6 +28,7 @@ pub mod hh;
 pub mod jsonl;
 pub mod locate;
 pub mod record;
+pub mod source;
 pub mod split;
 
 pub use error::{Attempt, DataError};
@@ -38,4 +39,5 @@ pub use hh::{
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use record::{Message, PreferencePair, PromptExample, RankedExample, Text, UnpairedExample};
+pub use source::BatchSource;
 pub use split::{SplitFractions, Splits, split_by_prompt};

@@ -23,7 +23,7 @@ pub const PANEL_HEIGHT: u32 = 320;
 pub const TITLE_HEIGHT: u32 = 50;
 
 const FONT: &str = "sans-serif";
-static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Colours for the splits: `train` first, `valid` second, then the others by name
 /// (matplotlib's "tab10" palette).
