@@ -39,6 +39,14 @@ pub struct HhPair {
     pub rejected: String,
 }
 
+impl From<HhPair> for crate::record::PreferencePair {
+    /// A hard-labelled plain-text pair: the HH prompt (ending in `"\n\nAssistant:"`) and the
+    /// two final Assistant turns, as TRL's HH preprocessing produces.
+    fn from(p: HhPair) -> Self {
+        crate::record::PreferencePair::new(p.prompt, p.chosen, p.rejected)
+    }
+}
+
 /// Which of the two dialogues of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
