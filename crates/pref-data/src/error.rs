@@ -109,6 +109,46 @@ pub enum DataError {
         source: serde_json::Error,
     },
 
+    /// A record given to a writer cannot be written in its format, or would not read back
+    /// unchanged (e.g. a soft label in the hard pairwise format, a NaN score, an empty
+    /// completion). Nothing is written: the file is left as it was.
+    #[error(
+        "writing {}: record #{index}: field `{field}`: expected {expected}, got {got}",
+        path.display()
+    )]
+    InvalidOutput {
+        /// The file being written.
+        path: PathBuf,
+        /// 0-based index of the record.
+        index: usize,
+        /// The offending field (or `<record>` for the record as a whole).
+        field: String,
+        /// What the format requires.
+        expected: String,
+        /// What was found.
+        got: String,
+    },
+
+    /// Not one non-blank line of the file is JSON (every line is invalid JSON or invalid
+    /// UTF-8): the file is not JSON Lines at all (a binary file, a pretty-printed JSON
+    /// document, a file in another format). Raised even in lenient mode, where bad lines
+    /// are otherwise skipped.
+    #[error(
+        "{}: not a JSON Lines file: none of its {lines} non-blank line{} is valid JSON; line {first_line}: {first_problem}",
+        path.display(),
+        if *lines == 1 { "" } else { "s" }
+    )]
+    NotJsonLines {
+        /// The file concerned.
+        path: PathBuf,
+        /// Number of non-blank lines read.
+        lines: usize,
+        /// The first line that failed.
+        first_line: usize,
+        /// What was wrong with it.
+        first_problem: String,
+    },
+
     /// A data file could not be found in any of the places searched.
     #[error("{}", not_found_message(what, attempts, hint))]
     NotFound {

@@ -6,25 +6,26 @@
 //! `extract_anthropic_prompt` convention, into the shared `prompt` (up to and
 //! including the final `"\n\nAssistant:"`) and the two completions (the text after
 //! it, usually starting with a space). [`read_hh`] reads a whole file with
-//! validation; [`split_turns`] splits a dialogue into its turns.
+//! validation; [`split_turns`] splits a dialogue into its turns. The format also plugs
+//! into the shared machinery of [`crate::formats`] as [`crate::formats::Hh`] (streaming
+//! reader, writer), with the generic [`Report`](crate::formats::Report) and
+//! [`Problem`](crate::formats::Problem) keyed by [`SkipReason`].
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::DataError;
-use crate::jsonl::JsonlReader;
+use crate::formats::{Example, Problem, ProblemKind, ReadOptions, Report};
+
+pub use crate::formats::{EXAMPLES_PER_REASON, Mode};
 
 /// The marker that opens an Assistant turn.
 pub const ASSISTANT_MARKER: &str = "\n\nAssistant:";
 /// The marker that opens a Human turn.
 pub const HUMAN_MARKER: &str = "\n\nHuman:";
-
-/// Number of example lines kept per skip reason in a [`SkipReport`].
-pub const EXAMPLES_PER_REASON: usize = 3;
 
 /// One preference pair in HH-RLHF form.
 ///
@@ -94,6 +95,21 @@ pub enum SkipReason {
     EmptyCompletion(Field),
     /// Both final Assistant turns are the same (ignoring surrounding whitespace).
     IdenticalCompletions,
+    /// A field other than `chosen` and `rejected` (only under
+    /// [`ReadOptions::deny_unknown_fields`]).
+    UnknownField,
+}
+
+impl ProblemKind for SkipReason {
+    fn invalid_utf8() -> Self {
+        SkipReason::InvalidUtf8
+    }
+    fn invalid_json() -> Self {
+        SkipReason::InvalidJson
+    }
+    fn unknown_field() -> Self {
+        SkipReason::UnknownField
+    }
 }
 
 impl fmt::Display for SkipReason {
@@ -112,55 +128,14 @@ impl fmt::Display for SkipReason {
             SkipReason::IdenticalCompletions => {
                 write!(f, "`chosen` and `rejected` completions are identical")
             }
+            SkipReason::UnknownField => write!(f, "unknown field"),
         }
     }
 }
 
-/// What is wrong with one record: the reason plus the field, what was expected and
-/// what was found. Turned into [`DataError::InvalidRecord`] by [`HhProblem::into_error`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HhProblem {
-    /// The category, used as the key of [`SkipReport::skipped`].
-    pub reason: SkipReason,
-    /// The offending field (`<record>` for the record as a whole).
-    pub field: String,
-    /// What the format requires.
-    pub expected: String,
-    /// What was found.
-    pub got: String,
-}
-
-impl HhProblem {
-    fn new(reason: SkipReason, field: &str, expected: &str, got: String) -> Self {
-        Self {
-            reason,
-            field: field.to_string(),
-            expected: expected.to_string(),
-            got,
-        }
-    }
-
-    /// The error for this problem at `line` of `path`.
-    pub fn into_error(self, path: &Path, line: usize) -> DataError {
-        DataError::InvalidRecord {
-            path: path.to_path_buf(),
-            line,
-            field: self.field,
-            expected: self.expected,
-            got: self.got,
-        }
-    }
-}
-
-impl fmt::Display for HhProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "field `{}`: expected {}, got {}",
-            self.field, self.expected, self.got
-        )
-    }
-}
+/// What is wrong with one HH record: the reason plus the field, what was expected and
+/// what was found. Turned into [`DataError::InvalidRecord`] by [`Problem::into_error`].
+pub type HhProblem = Problem<SkipReason>;
 
 impl HhPair {
     /// Splits a `chosen`/`rejected` pair of full dialogues into prompt and completions.
@@ -250,143 +225,24 @@ impl HhPair {
     }
 }
 
-/// How [`read_hh`] treats an invalid record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Fail on the first invalid line, with an error naming file, line and field.
-    Strict,
-    /// Skip invalid lines, counting each in the [`SkipReport`].
-    Lenient,
-}
-
 /// One skipped line, kept as an example in a [`SkipReport`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkipExample {
-    /// 1-based line number.
-    pub line: usize,
-    /// Why it was skipped.
-    pub reason: SkipReason,
-    /// The details (field, expected, got).
-    pub detail: String,
-}
+pub type SkipExample = Example<SkipReason>;
 
 /// What [`read_hh`] read, kept and skipped. Its `Display` is a readable summary.
 ///
 /// `kept + skipped_total() == total_lines`: no line is dropped without being counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SkipReport {
-    /// The file read.
-    pub path: PathBuf,
-    /// Non-blank lines read (records).
-    pub total_lines: usize,
-    /// Blank lines, which are not records and are not counted in `total_lines`.
-    pub blank_lines: usize,
-    /// Records turned into pairs.
-    pub kept: usize,
-    /// Number of skipped records per reason.
-    pub skipped: BTreeMap<SkipReason, usize>,
-    /// The first [`EXAMPLES_PER_REASON`] skipped lines of each reason, in line order.
-    pub examples: Vec<SkipExample>,
-}
-
-impl SkipReport {
-    /// Total number of skipped records.
-    pub fn skipped_total(&self) -> usize {
-        self.skipped.values().sum()
-    }
-
-    fn skip(&mut self, line: usize, reason: SkipReason, detail: String) {
-        let count = self.skipped.entry(reason).or_default();
-        *count += 1;
-        if *count <= EXAMPLES_PER_REASON {
-            self.examples.push(SkipExample {
-                line,
-                reason,
-                detail,
-            });
-        }
-    }
-}
-
-impl fmt::Display for SkipReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let skipped = self.skipped_total();
-        let pct = if self.total_lines == 0 {
-            0.0
-        } else {
-            100.0 * skipped as f64 / self.total_lines as f64
-        };
-        write!(
-            f,
-            "{}: {} records, kept {}, skipped {} ({pct:.2}%)",
-            self.path.display(),
-            self.total_lines,
-            self.kept,
-            skipped
-        )?;
-        if self.blank_lines > 0 {
-            let s = if self.blank_lines == 1 { "" } else { "s" };
-            write!(f, "; {} blank line{s} ignored", self.blank_lines)?;
-        }
-        for (reason, count) in &self.skipped {
-            write!(f, "\n  {count:>6}  {reason}")?;
-        }
-        if !self.examples.is_empty() {
-            write!(f, "\n  examples:")?;
-            for e in &self.examples {
-                write!(f, "\n    line {}: {}", e.line, e.detail)?;
-            }
-        }
-        Ok(())
-    }
-}
+pub type SkipReport = Report<SkipReason>;
 
 /// Reads an HH-RLHF JSON Lines file (plain or gzip) into pairs.
 ///
 /// In [`Mode::Strict`] the first invalid line is an error
 /// ([`DataError::InvalidRecord`], [`DataError::Json`] or [`DataError::Utf8`]) naming
 /// file, line and field. In [`Mode::Lenient`] invalid lines are skipped and counted
-/// in the returned [`SkipReport`]. In both modes I/O and gzip errors are errors.
+/// in the returned [`SkipReport`]. In both modes I/O and gzip errors are errors, and so
+/// is a file with no JSON line at all ([`DataError::NotJsonLines`]). For streaming, or to
+/// deny unknown fields, use [`crate::formats::HhReader`].
 pub fn read_hh(path: impl AsRef<Path>, mode: Mode) -> Result<(Vec<HhPair>, SkipReport), DataError> {
-    let path = path.as_ref();
-    let mut reader = JsonlReader::open(path)?;
-    let mut pairs = Vec::new();
-    let mut report = SkipReport {
-        path: path.to_path_buf(),
-        ..SkipReport::default()
-    };
-    for item in reader.by_ref() {
-        let (line, record) = match item {
-            Ok(ok) => ok,
-            Err(e) if mode == Mode::Lenient && e.is_line_error() => {
-                let reason = match e {
-                    DataError::Utf8 { .. } => SkipReason::InvalidUtf8,
-                    _ => SkipReason::InvalidJson,
-                };
-                let line = e.line().unwrap_or(0);
-                let message = e.to_string();
-                let prefix = format!("{}:{line}: ", path.display());
-                let detail = message.strip_prefix(&prefix).unwrap_or(&message);
-                report.total_lines += 1;
-                report.skip(line, reason, detail.to_string());
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        report.total_lines += 1;
-        match HhPair::from_json(&record) {
-            Ok(pair) => {
-                pairs.push(pair);
-                report.kept += 1;
-            }
-            Err(problem) if mode == Mode::Lenient => {
-                report.skip(line, problem.reason, problem.to_string());
-            }
-            Err(problem) => return Err(problem.into_error(path, line)),
-        }
-    }
-    report.blank_lines = reader.blank_lines();
-    Ok((pairs, report))
+    crate::formats::read(path, crate::formats::Hh, &ReadOptions::default().mode(mode))
 }
 
 /// The speaker of a dialogue turn.
@@ -544,6 +400,8 @@ mod tests {
     use super::*;
     use crate::locate::{LocateOptions, locate_hh_with};
     use serde_json::json;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
 
     fn real_file() -> PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

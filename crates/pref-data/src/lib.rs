@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod formats;
 pub mod hh;
 pub mod jsonl;
 pub mod locate;
@@ -32,6 +33,12 @@ pub mod source;
 pub mod split;
 
 pub use error::{Attempt, DataError};
+pub use formats::{
+    Format, FormatReader, Hh, Pairwise, PromptOnly, Ranked, ReadOptions, Reason, Report,
+    SoftPairwise, Unpaired, read_pairs, read_prompts, read_ranked, read_soft_pairs,
+    read_unpaired, write_hh, write_pairs, write_prompts, write_ranked, write_soft_pairs,
+    write_unpaired,
+};
 pub use hh::{
     Field, HhPair, HhProblem, Mode, Role, SkipExample, SkipReason, SkipReport, TurnsError, read_hh,
     split_turns,
