@@ -6,6 +6,7 @@
 //!   checkpoints, tokenizer).
 //! - [`train`]: the training loop shared by every method.
 //! - [`policy_opt`]: the policy methods (SFT now).
+//! - [`kl_control`]: KL estimators, masked reductions, β controllers, KL reward shaping.
 //! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
 //!
 //! ```
@@ -22,6 +23,7 @@
 //! assert_eq!(logp.dims(), [1, 3]);
 //! ```
 
+pub use kl_control;
 pub use lm;
 pub use policy_opt;
 pub use pref_data;
