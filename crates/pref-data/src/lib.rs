@@ -31,6 +31,9 @@ pub mod locate;
 pub mod record;
 pub mod source;
 pub mod split;
+pub mod template;
+pub mod tokenize;
+pub mod batch;
 
 pub use error::{Attempt, DataError};
 pub use formats::{
@@ -48,3 +51,13 @@ pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use record::{Message, PreferencePair, PromptExample, RankedExample, Text, UnpairedExample};
 pub use source::BatchSource;
 pub use split::{SplitFractions, Splits, split_by_prompt};
+pub use template::{ChatTemplate, JinjaTemplate, TemplateError, prompt_key};
+pub use tokenize::{
+    PairChunkError, PairChunks, TokenizeConfig, TokenizeError, TokenizeReport, ranked_to_pairs,
+    tokenize_pairs, tokenize_prompts, tokenize_ranked, tokenize_unpaired,
+};
+pub use batch::{
+    BatchConfig, BatchError, PaddingSide, PairBatch, PairBatches, PromptBatch, PromptBatches,
+    RankedBatch, RankedBatches, TokenizedPair, TokenizedPrompt, TokenizedRanked,
+    TokenizedUnpaired, UnpairedBatch, UnpairedBatches, split_by_prompt_text,
+};
