@@ -3,7 +3,15 @@
 use burn::tensor::{Int, Tensor};
 
 use crate::kv_cache::KvCache;
-use crate::logprobs::{SequenceLogProbs, next_token_logprobs, shift_mask, token_entropy};
+use crate::logprobs::{
+    SequenceLogProbs, chunk_positions, chunked_next_token_logprobs, chunked_token_entropy,
+    shift_mask,
+};
+
+/// Default of [`CausalLm::logits_chunk_elements`]: 2²⁴ logits (64 MiB in f32) per chunk.
+/// A batch of 16 × 256 tokens over a 4 096-token vocabulary fits in one chunk; Gemma 3's
+/// 262 144-token vocabulary is split into chunks of 64 positions at batch size 1.
+pub const DEFAULT_LOGITS_CHUNK_ELEMENTS: usize = 1 << 24;
 
 /// A decoder-only language model over a batch of token ids with a padding mask.
 ///
@@ -14,7 +22,11 @@ use crate::logprobs::{SequenceLogProbs, next_token_logprobs, shift_mask, token_e
 /// - Only [`hidden`](CausalLm::hidden), [`logits_from_hidden`](CausalLm::logits_from_hidden)
 ///   and [`hidden_cached`](CausalLm::hidden_cached) must be written; log-probs, entropies and
 ///   logits come from them. Splitting hidden states from the output projection lets a reward
-///   or value head share the backbone, and lets large vocabularies be projected in chunks.
+///   or value head share the backbone, and lets large vocabularies be projected in chunks:
+///   [`token_logprobs`](CausalLm::token_logprobs), [`sequence_logprobs`](CausalLm::sequence_logprobs)
+///   and [`token_entropy`](CausalLm::token_entropy) never hold more than
+///   [`logits_chunk_elements`](CausalLm::logits_chunk_elements) logits of one forward pass at
+///   once (see [`crate::logprobs::chunked_next_token_logprobs`]).
 /// - Run rollouts and reference scoring on a `model.valid()` copy with inputs on a device
 ///   without autodiff, so that no graph is kept alive (see the burn notes).
 ///
@@ -49,14 +61,26 @@ pub trait CausalLm {
         cache: &mut KvCache,
     ) -> Tensor<3>;
 
-    /// Logits `[B, T, vocab]`.
+    /// Most logits (`batch × positions × vocab`) one chunk of [`token_logprobs`](Self::token_logprobs)
+    /// and [`token_entropy`](Self::token_entropy) projects at once; at least one position
+    /// per chunk. Defaults to [`DEFAULT_LOGITS_CHUNK_ELEMENTS`].
+    fn logits_chunk_elements(&self) -> usize {
+        DEFAULT_LOGITS_CHUNK_ELEMENTS
+    }
+
+    /// Logits `[B, T, vocab]` (all at once; the log-prob methods work in chunks instead).
     fn logits(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<3> {
         self.logits_from_hidden(self.hidden(ids, mask))
     }
 
-    /// Per-token log-probs of the next token, `[B, T − 1]` (see [`crate::logprobs`]).
+    /// Per-token log-probs of the next token, `[B, T − 1]` (see [`crate::logprobs`]),
+    /// projected to the vocabulary in chunks of positions with gradients flowing through
+    /// every chunk.
     fn token_logprobs(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
-        next_token_logprobs(self.logits(ids.clone(), mask), ids)
+        let [b, _] = ids.dims();
+        let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
+        let hidden = self.hidden(ids.clone(), mask);
+        chunked_next_token_logprobs(hidden, ids, chunk, |h| self.logits_from_hidden(h))
     }
 
     /// Log-probs of the tokens selected by `target_mask` (aligned with `ids`, e.g. a
@@ -73,6 +97,10 @@ pub trait CausalLm {
 
     /// Entropy of the next-token distribution at every position, `[B, T]`.
     fn token_entropy(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
-        token_entropy(self.logits(ids, mask))
+        let [b, _] = ids.dims();
+        let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
+        chunked_token_entropy(self.hidden(ids, mask), chunk, |h| {
+            self.logits_from_hidden(h)
+        })
     }
 }

@@ -4,6 +4,8 @@
 //!   masked and shifted per-token log-probs, entropies, KV-cached steps).
 //! - [`Transformer`]: a reference decoder-only transformer, Llama-style or GPT-2-style by
 //!   [`TransformerConfig`].
+//! - [`Gemma3`]: the Gemma 3 text decoder ([`Gemma3Config`]), loadable from Hugging Face
+//!   weights or a GGUF file.
 //! - [`generate()`]: batched, left-padded, KV-cached sampling that returns the sampled tokens'
 //!   log-probs under the model.
 //! - [`ScalarHead`]: a scalar head for reward models and value functions over a shared
@@ -36,3 +38,4 @@ pub use head::ScalarHead;
 pub use kv_cache::KvCache;
 pub use logprobs::SequenceLogProbs;
 pub use model::Transformer;
+pub use model::{Gemma3, Gemma3Config};

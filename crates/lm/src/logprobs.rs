@@ -22,6 +22,77 @@ pub fn next_token_logprobs(logits: Tensor<3>, ids: Tensor<2, Int>) -> Tensor<2> 
         .reshape([b, t - 1])
 }
 
+/// [`next_token_logprobs`] of `project(hidden)` computed over chunks of at most `chunk`
+/// positions: `hidden: [B, T, d]`, `ids: [B, T]` → `[B, T − 1]`.
+///
+/// ```text
+/// for each chunk C of the positions 0 .. T−1:
+///     logp[:, C] = log_softmax(project(hidden[:, C]))[ids[:, C + 1]]
+/// ```
+///
+/// Only the first `T − 1` positions are projected (the last one has no next token). Each
+/// chunk's logits `[B, |C|, V]` exist one chunk at a time in the forward pass, instead of the
+/// `[B, T, V]` of the whole batch (the memory TRL's chunked / fused LM-head log-probs save);
+/// gradients flow through every chunk to `hidden` and the projection's weights. Under
+/// autodiff burn keeps what each chunk's backward needs (the max-shifted logits that
+/// `log_softmax`'s exponential is recomputed from), so the saving is in the transient
+/// forward and backward buffers; see `examples/bench_logprob_chunking.rs` for figures.
+/// Equal to the unchunked computation up to floating-point summation order.
+pub fn chunked_next_token_logprobs(
+    hidden: Tensor<3>,
+    ids: Tensor<2, Int>,
+    chunk: usize,
+    project: impl Fn(Tensor<3>) -> Tensor<3>,
+) -> Tensor<2> {
+    let [b, t, _] = hidden.dims();
+    if t < 2 {
+        return next_token_logprobs(project(hidden), ids);
+    }
+    let n = t - 1;
+    let chunk = chunk.clamp(1, n);
+    let mut parts = Vec::with_capacity(n.div_ceil(chunk));
+    let mut start = 0;
+    while start < n {
+        let c = chunk.min(n - start);
+        let logits = project(hidden.clone().narrow(1, start, c));
+        let targets = ids.clone().narrow(1, start + 1, c).reshape([b, c, 1]);
+        parts.push(log_softmax(logits, 2).gather(2, targets).reshape([b, c]));
+        start += c;
+    }
+    if parts.len() == 1 {
+        return parts.pop().expect("one chunk");
+    }
+    Tensor::cat(parts, 1)
+}
+
+/// [`token_entropy`] of `project(hidden)` over chunks of at most `chunk` positions:
+/// `hidden: [B, T, d] → [B, T]`.
+pub fn chunked_token_entropy(
+    hidden: Tensor<3>,
+    chunk: usize,
+    project: impl Fn(Tensor<3>) -> Tensor<3>,
+) -> Tensor<2> {
+    let [_, t, _] = hidden.dims();
+    let chunk = chunk.clamp(1, t.max(1));
+    if chunk >= t {
+        return token_entropy(project(hidden));
+    }
+    let mut parts = Vec::with_capacity(t.div_ceil(chunk));
+    let mut start = 0;
+    while start < t {
+        let c = chunk.min(t - start);
+        parts.push(token_entropy(project(hidden.clone().narrow(1, start, c))));
+        start += c;
+    }
+    Tensor::cat(parts, 1)
+}
+
+/// Positions per chunk so that one chunk holds at most `elements` logits of a batch of
+/// `batch` rows over `vocab` tokens (at least 1).
+pub fn chunk_positions(batch: usize, vocab: usize, elements: usize) -> usize {
+    (elements / (batch.max(1) * vocab.max(1))).max(1)
+}
+
 /// Shifts a mask aligned with input ids (`[B, T]`) to the `[B, T−1]` grid of
 /// [`next_token_logprobs`], as floats.
 pub fn shift_mask(target_mask: Tensor<2, Int>) -> Tensor<2> {
@@ -125,6 +196,84 @@ mod tests {
         assert_relative_eq!(sums[0], row0, epsilon = 1e-6);
         let counts: Vec<f32> = lp.count.try_into_vec_as::<f32>().unwrap();
         assert_eq!(counts, vec![2.0, 3.0]);
+    }
+
+    fn randn(n: usize, seed: u64) -> Vec<f32> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..n).map(|_| rng.random::<f32>() * 4.0 - 2.0).collect()
+    }
+
+    /// Chunked log-probs and entropies equal the unchunked ones, and so do the gradients
+    /// they send to the hidden states and the projection weights, for chunk sizes that
+    /// divide the positions, do not, are 1, and cover everything.
+    #[test]
+    fn chunked_equals_unchunked_with_gradients() {
+        use burn::tensor::TensorData;
+        let dev = Device::flex().autodiff();
+        let (b, t, d, v) = (2, 9, 5, 13);
+        let h0 = TensorData::new(randn(b * t * d, 1), [b, t, d]);
+        let w0 = TensorData::new(randn(d * v, 2), [d, v]);
+        let ids: Vec<i64> = (0..b * t).map(|i| ((i * 7 + 3) % v) as i64).collect();
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), &dev);
+        // A loss weighting every position differently, so each gradient entry is distinct.
+        let weights =
+            Tensor::<2>::from_data(TensorData::new(randn(b * (t - 1), 3), [b, t - 1]), &dev);
+        let ent_weights = Tensor::<2>::from_data(TensorData::new(randn(b * t, 4), [b, t]), &dev);
+        let run = |chunk: Option<usize>| {
+            let h = Tensor::<3>::from_data(h0.clone(), &dev).require_grad();
+            let w = Tensor::<2>::from_data(w0.clone(), &dev).require_grad();
+            let project = |x: Tensor<3>| {
+                let [b, c, _] = x.dims();
+                x.reshape([b * c, d]).matmul(w.clone()).reshape([b, c, v])
+            };
+            let (lp, ent) = match chunk {
+                None => {
+                    let logits = project(h.clone());
+                    (
+                        next_token_logprobs(logits.clone(), ids.clone()),
+                        token_entropy(logits),
+                    )
+                }
+                Some(c) => (
+                    chunked_next_token_logprobs(h.clone(), ids.clone(), c, project),
+                    chunked_token_entropy(h.clone(), c, project),
+                ),
+            };
+            let loss =
+                (lp.clone() * weights.clone()).sum() + (ent.clone() * ent_weights.clone()).sum();
+            let grads = loss.backward();
+            let vec = |x: Tensor<3>| x.try_into_vec_as::<f32>().unwrap();
+            (
+                lp.try_into_vec_as::<f32>().unwrap(),
+                ent.try_into_vec_as::<f32>().unwrap(),
+                vec(h.grad(&grads).unwrap()),
+                w.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap(),
+            )
+        };
+        let want = run(None);
+        for chunk in [1, 2, 3, 8, 100] {
+            let got = run(Some(chunk));
+            for (g, w) in [
+                (&got.0, &want.0),
+                (&got.1, &want.1),
+                (&got.2, &want.2),
+                (&got.3, &want.3),
+            ] {
+                assert_eq!(g.len(), w.len());
+                for (a, b) in g.iter().zip(w.iter()) {
+                    assert_relative_eq!(a, b, epsilon = 1e-5, max_relative = 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_positions_fit_the_budget() {
+        assert_eq!(chunk_positions(2, 262_144, 1 << 24), 32);
+        assert_eq!(chunk_positions(16, 4096, 1 << 24), 256);
+        assert_eq!(chunk_positions(64, 262_144, 1 << 24), 1);
+        assert_eq!(chunk_positions(0, 0, 0), 1);
     }
 
     #[test]

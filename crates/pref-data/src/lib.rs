@@ -27,6 +27,7 @@ pub mod error;
 pub mod formats;
 pub mod hh;
 pub mod jsonl;
+pub mod labelling;
 pub mod locate;
 pub mod record;
 pub mod source;
@@ -47,6 +48,7 @@ pub use hh::{
     split_turns,
 };
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
+pub use labelling::LabellingError;
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use record::{Message, PreferencePair, PromptExample, RankedExample, Text, UnpairedExample};
 pub use source::BatchSource;

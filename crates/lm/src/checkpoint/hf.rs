@@ -230,20 +230,20 @@ fn map_gpt2(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
     Ok(())
 }
 
-struct Weights<'a> {
-    st: &'a SafeTensors<'a>,
-    path: &'a Path,
-    device: &'a Device,
-    used: HashMap<String, ()>,
+pub(super) struct Weights<'a> {
+    pub(super) st: &'a SafeTensors<'a>,
+    pub(super) path: &'a Path,
+    pub(super) device: &'a Device,
+    pub(super) used: HashMap<String, ()>,
 }
 
 impl Weights<'_> {
-    fn mark_used(&mut self, name: &str) {
+    pub(super) fn mark_used(&mut self, name: &str) {
         self.used.insert(name.to_string(), ());
     }
 
     /// The tensor `name` as f32, checked against `shape` when given (flattened to 1-D).
-    fn tensor(&mut self, name: &str, shape: &[usize]) -> Result<Tensor<1>, LmError> {
+    pub(super) fn tensor(&mut self, name: &str, shape: &[usize]) -> Result<Tensor<1>, LmError> {
         let view = self
             .st
             .tensor(name)
@@ -268,12 +268,16 @@ impl Weights<'_> {
         Ok(Tensor::from_data(TensorData::new(values, [n]), self.device))
     }
 
-    fn param1(&mut self, name: &str) -> Result<Param<Tensor<1>>, LmError> {
+    pub(super) fn param1(&mut self, name: &str) -> Result<Param<Tensor<1>>, LmError> {
         Ok(Param::from_tensor(self.tensor(name, &[])?))
     }
 
     /// A 2-D weight; `transpose` converts PyTorch's `[out, in]` to burn's `[in, out]`.
-    fn param2(&mut self, name: &str, transpose: bool) -> Result<Param<Tensor<2>>, LmError> {
+    pub(super) fn param2(
+        &mut self,
+        name: &str,
+        transpose: bool,
+    ) -> Result<Param<Tensor<2>>, LmError> {
         let shape = self
             .st
             .tensor(name)
@@ -314,13 +318,13 @@ fn to_f32(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
     })
 }
 
-struct HfConfig<'a> {
-    v: &'a Value,
-    path: &'a Path,
+pub(super) struct HfConfig<'a> {
+    pub(super) v: &'a Value,
+    pub(super) path: &'a Path,
 }
 
 impl HfConfig<'_> {
-    fn err(&self, key: &str, expected: &str) -> LmError {
+    pub(super) fn err(&self, key: &str, expected: &str) -> LmError {
         LmError::checkpoint(
             PathBuf::from(self.path),
             format!(
@@ -329,17 +333,17 @@ impl HfConfig<'_> {
             ),
         )
     }
-    fn unsupported(&self, key: &str, why: &str) -> LmError {
+    pub(super) fn unsupported(&self, key: &str, why: &str) -> LmError {
         LmError::checkpoint(PathBuf::from(self.path), format!("field `{key}`: {why}"))
     }
-    fn present(&self, key: &str) -> Option<&Value> {
+    pub(super) fn present(&self, key: &str) -> Option<&Value> {
         self.v.get(key).filter(|x| !x.is_null())
     }
-    fn usize(&self, key: &str) -> Result<usize, LmError> {
+    pub(super) fn usize(&self, key: &str) -> Result<usize, LmError> {
         self.opt_usize(key)?
             .ok_or_else(|| self.err(key, "a non-negative integer"))
     }
-    fn opt_usize(&self, key: &str) -> Result<Option<usize>, LmError> {
+    pub(super) fn opt_usize(&self, key: &str) -> Result<Option<usize>, LmError> {
         self.present(key)
             .map(|x| {
                 x.as_u64()
@@ -348,20 +352,20 @@ impl HfConfig<'_> {
             })
             .transpose()
     }
-    fn opt_f64(&self, key: &str) -> Result<Option<f64>, LmError> {
+    pub(super) fn opt_f64(&self, key: &str) -> Result<Option<f64>, LmError> {
         self.present(key)
             .map(|x| x.as_f64().ok_or_else(|| self.err(key, "a number")))
             .transpose()
     }
-    fn opt_bool(&self, key: &str) -> Result<Option<bool>, LmError> {
+    pub(super) fn opt_bool(&self, key: &str) -> Result<Option<bool>, LmError> {
         self.present(key)
             .map(|x| x.as_bool().ok_or_else(|| self.err(key, "true or false")))
             .transpose()
     }
-    fn str(&self, key: &str) -> Result<&str, LmError> {
+    pub(super) fn str(&self, key: &str) -> Result<&str, LmError> {
         self.opt_str(key)?.ok_or_else(|| self.err(key, "a string"))
     }
-    fn opt_str(&self, key: &str) -> Result<Option<&str>, LmError> {
+    pub(super) fn opt_str(&self, key: &str) -> Result<Option<&str>, LmError> {
         self.present(key)
             .map(|x| x.as_str().ok_or_else(|| self.err(key, "a string")))
             .transpose()

@@ -5,10 +5,13 @@
 //!   (temporary file in the same folder, then rename), so a crash never leaves a torn file.
 //! - [`load_hf`]: Hugging Face Llama and GPT-2 checkpoints (`config.json` +
 //!   `model.safetensors`), mapping their key names and layouts onto [`Transformer`](crate::Transformer).
+//! - [`load_gemma3_hf`]: Hugging Face Gemma 3 text checkpoints onto [`Gemma3`](crate::Gemma3).
 
+mod gemma_hf;
 mod hf;
 mod native;
 
+pub use gemma_hf::{gemma3_config_from_hf, load_gemma3_hf};
 pub use hf::{HfArchitecture, config_from_hf, load_hf};
 pub use native::{CONFIG_FILE, WEIGHTS_FILE, load_model, save_model};
 

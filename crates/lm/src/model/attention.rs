@@ -5,6 +5,7 @@ use burn::nn::Linear;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Tensor};
 
+use super::norm::Norm;
 use super::rope::{Rope, RopeTables};
 use crate::config::TransformerConfig;
 use crate::kv_cache::KvCache;
@@ -14,8 +15,12 @@ use crate::kv_cache::KvCache;
 /// distribution instead of NaN.
 pub const MASKED_SCORE: f32 = -1.0e9;
 
-/// Self-attention: `softmax(QKᵀ/√d + mask)·V` per head (Vaswani et al. 2017), with
+/// Self-attention: `softmax(s·QKᵀ + mask)·V` per head (Vaswani et al. 2017), with
 /// `n_heads / n_kv_heads` query heads sharing each key/value head (Ainslie et al. 2023).
+///
+/// The score scale `s` is `1/√head_dim` except where a model sets another (Gemma:
+/// `query_pre_attn_scalar^−½`). Gemma also normalises each query and key head with an
+/// RMSNorm over `head_dim` before RoPE (`q_norm`, `k_norm`, "QK-norm").
 #[derive(Module, Debug)]
 pub struct Attention {
     /// Query projection `d_model → n_heads·hd`.
@@ -35,6 +40,13 @@ pub struct Attention {
     /// Width of one head.
     #[module(skip)]
     pub head_dim: usize,
+    /// RMSNorm over `head_dim` applied to every query head before RoPE (Gemma 3).
+    pub q_norm: Option<Norm>,
+    /// RMSNorm over `head_dim` applied to every key head before RoPE (Gemma 3).
+    pub k_norm: Option<Norm>,
+    /// Scale `s` of the scores `s·QKᵀ`.
+    #[module(skip)]
+    pub scale: f64,
 }
 
 impl Attention {
@@ -50,6 +62,9 @@ impl Attention {
             n_heads: config.n_heads,
             n_kv_heads: config.n_kv_heads,
             head_dim: hd,
+            q_norm: None,
+            k_norm: None,
+            scale: 1.0 / (hd as f64).sqrt(),
         }
     }
 
@@ -69,6 +84,12 @@ impl Attention {
         let mut q = heads(self.q.forward(x.clone()), h);
         let mut k = heads(self.k.forward(x.clone()), hkv);
         let v = heads(self.v.forward(x), hkv);
+        if let Some(norm) = &self.q_norm {
+            q = norm.forward(q);
+        }
+        if let Some(norm) = &self.k_norm {
+            k = norm.forward(k);
+        }
         if let Some(tables) = rope {
             q = Rope::apply(q, tables);
             k = Rope::apply(k, tables);
@@ -79,7 +100,7 @@ impl Attention {
         };
         let s = k.dims()[2];
         let (k, v) = (repeat_kv(k, h / hkv), repeat_kv(v, h / hkv));
-        let scores = q.matmul(k.swap_dims(2, 3)) / (hd as f64).sqrt();
+        let scores = q.matmul(k.swap_dims(2, 3)) * self.scale;
         let scores = scores.mask_fill(blocked.clone().expand([b, h, t, s]), MASKED_SCORE);
         let ctx = softmax(scores, 3).matmul(v);
         self.o.forward(ctx.swap_dims(1, 2).reshape([b, t, h * hd]))

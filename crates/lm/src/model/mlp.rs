@@ -1,4 +1,4 @@
-//! Feed-forward blocks: SwiGLU (Llama) and GELU (GPT-2).
+//! Feed-forward blocks: gated (SwiGLU for Llama, GeGLU-tanh for Gemma) and GELU (GPT-2).
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -7,16 +7,30 @@ use burn::tensor::{Device, Tensor};
 
 use crate::config::{MlpKind, TransformerConfig};
 
-/// `down(silu(gate(x)) ⊙ up(x))` when `gate` is present (SwiGLU, Shazeer 2020),
-/// else `down(gelu_tanh(up(x)))` (GPT-2).
+/// The activation applied to the gate projection of a gated feed-forward block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GateActivation {
+    /// `silu(x) = x·σ(x)`: SwiGLU (Shazeer 2020), as in Llama.
+    #[default]
+    Silu,
+    /// The tanh approximation of GELU (Hendrycks & Gimpel 2016), `gelu_pytorch_tanh` in
+    /// Hugging Face: GeGLU as in Gemma.
+    GeluTanh,
+}
+
+/// `down(act(gate(x)) ⊙ up(x))` when `gate` is present (gated linear unit, Shazeer 2020,
+/// with `act` = silu for Llama or gelu-tanh for Gemma), else `down(gelu_tanh(up(x)))` (GPT-2).
 #[derive(Module, Debug)]
 pub struct Mlp {
-    /// Gate projection (SwiGLU only), `d_model → d_ff`.
+    /// Gate projection (gated blocks only), `d_model → d_ff`.
     pub gate: Option<Linear>,
     /// Up projection, `d_model → d_ff`.
     pub up: Linear,
     /// Down projection, `d_ff → d_model`.
     pub down: Linear,
+    /// Activation of the gate projection (unused without a gate).
+    #[module(skip)]
+    pub gate_act: GateActivation,
 }
 
 impl Mlp {
@@ -28,13 +42,21 @@ impl Mlp {
             gate,
             up: lin(config.d_model, config.d_ff),
             down: lin(config.d_ff, config.d_model),
+            gate_act: GateActivation::Silu,
         }
     }
 
     /// `[B, T, d_model] → [B, T, d_model]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let h = match &self.gate {
-            Some(gate) => silu(gate.forward(x.clone())) * self.up.forward(x),
+            Some(gate) => {
+                let g = gate.forward(x.clone());
+                let g = match self.gate_act {
+                    GateActivation::Silu => silu(g),
+                    GateActivation::GeluTanh => gelu_approximate(g),
+                };
+                g * self.up.forward(x)
+            }
             None => gelu_approximate(self.up.forward(x)),
         };
         self.down.forward(h)

@@ -2,6 +2,7 @@
 
 mod attention;
 mod block;
+pub mod gemma;
 mod mlp;
 mod norm;
 mod rope;
@@ -9,7 +10,8 @@ mod transformer;
 
 pub use attention::{Attention, MASKED_SCORE};
 pub use block::Block;
-pub use mlp::Mlp;
+pub use gemma::{Gemma3, Gemma3Config};
+pub use mlp::{GateActivation, Mlp};
 pub use norm::Norm;
 pub use rope::{Rope, RopeTables};
 pub use transformer::Transformer;

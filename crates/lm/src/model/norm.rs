@@ -8,9 +8,12 @@ use crate::config::NormKind;
 /// Normalisation over the last dimension.
 ///
 /// ```text
-/// RMSNorm:   y = x / sqrt(mean(x²) + ε) · γ                  (Zhang & Sennrich 2019)
+/// RMSNorm:   y = x / sqrt(mean(x²) + ε) · (γ + o)            (Zhang & Sennrich 2019)
 /// LayerNorm: y = (x − mean(x)) / sqrt(var(x) + ε) · γ + β    (Ba et al. 2016, biased var)
 /// ```
+///
+/// The scale offset `o` is 0 for Llama and 1 for Gemma, whose RMSNorm stores `γ` centred on
+/// zero and scales by `1 + γ` (Hugging Face `Gemma3RMSNorm`; see [`Norm::gemma`]).
 #[derive(Module, Debug)]
 pub struct Norm {
     /// Scale γ, `[d_model]`.
@@ -20,6 +23,9 @@ pub struct Norm {
     /// ε.
     #[module(skip)]
     pub eps: f64,
+    /// Offset `o` added to γ before scaling (RMSNorm only): 0, or 1 for Gemma.
+    #[module(skip)]
+    pub gamma_offset: f64,
 }
 
 impl Norm {
@@ -33,6 +39,18 @@ impl Norm {
             gamma: Param::from_tensor(Tensor::ones([d_model], device)),
             beta,
             eps,
+            gamma_offset: 0.0,
+        }
+    }
+
+    /// Gemma's RMSNorm: `y = x / sqrt(mean(x²) + ε) · (1 + γ)` with γ = 0 (the identity
+    /// scale), as Hugging Face `Gemma3RMSNorm` initialises and computes it.
+    pub fn gemma(d_model: usize, eps: f64, device: &Device) -> Self {
+        Self {
+            gamma: Param::from_tensor(Tensor::zeros([d_model], device)),
+            beta: None,
+            eps,
+            gamma_offset: 1.0,
         }
     }
 
@@ -42,6 +60,11 @@ impl Norm {
         match &self.beta {
             None => {
                 let rms = (x.clone().square().mean_dim(D - 1) + self.eps).sqrt();
+                let gamma = if self.gamma_offset == 0.0 {
+                    gamma
+                } else {
+                    gamma + self.gamma_offset
+                };
                 x / rms * gamma
             }
             Some(beta) => {
