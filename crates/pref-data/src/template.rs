@@ -233,6 +233,7 @@ pub struct JinjaTemplate {
     env: Environment<'static>,
     origin: String,
     special_tokens: BTreeMap<String, String>,
+    kwargs: BTreeMap<String, Json>,
 }
 
 impl JinjaTemplate {
@@ -276,6 +277,7 @@ impl JinjaTemplate {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            kwargs: BTreeMap::new(),
         })
     }
 
@@ -420,6 +422,14 @@ impl JinjaTemplate {
         Self::new(source, special, path.display().to_string())
     }
 
+    /// Adds a template variable, as `chat_template_kwargs` / extra `apply_chat_template`
+    /// arguments do in `transformers` (e.g. `enable_thinking = false`, or a fixed
+    /// `date_string`). It overrides a special token of the same name.
+    pub fn with_kwarg(mut self, name: impl Into<String>, value: Json) -> Self {
+        self.kwargs.insert(name.into(), value);
+        self
+    }
+
     /// Where the template came from.
     pub fn origin(&self) -> &str {
         &self.origin
@@ -431,7 +441,7 @@ impl JinjaTemplate {
     }
 
     /// Renders `messages` (and the generation prompt if `add_generation_prompt`), with
-    /// `tools` and `documents` undefined-as-none as in `transformers`.
+    /// `tools` and `documents` set to none, as `transformers` passes them without tools.
     pub fn render(
         &self,
         messages: &[Message],
@@ -448,6 +458,9 @@ impl JinjaTemplate {
             .iter()
             .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
             .collect();
+        for (k, v) in &self.kwargs {
+            ctx.insert(k.clone(), Value::from(Serde(v)));
+        }
         ctx.insert("messages".into(), Value::from(Serde(messages)));
         ctx.insert(
             "add_generation_prompt".into(),

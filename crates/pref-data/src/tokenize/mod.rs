@@ -117,7 +117,7 @@ pub enum TokenizeError {
         /// The field being rendered (`chosen`, `completions[2]`, ...).
         field: String,
         /// The template's error.
-        source: TemplateError,
+        source: Box<TemplateError>,
     },
     /// The tokenizer failed on a record.
     #[error("record #{record}, field `{field}`: {source}")]
@@ -127,7 +127,7 @@ pub enum TokenizeError {
         /// The field being tokenised.
         field: String,
         /// The tokenizer's error.
-        source: TokenizerError,
+        source: Box<TokenizerError>,
     },
     /// A record is inconsistent (e.g. a ranking whose scores do not match its completions).
     #[error("record #{record}, field `{field}`: expected {expected}, got {got}")]
@@ -164,7 +164,7 @@ impl<'a> Encoder<'a> {
             .map_err(|source| TokenizeError::Tokenizer {
                 record,
                 field: field.to_string(),
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -218,6 +218,6 @@ pub(crate) fn template_err(
     move |source| TokenizeError::Template {
         record,
         field,
-        source,
+        source: Box::new(source),
     }
 }
