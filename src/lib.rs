@@ -8,6 +8,7 @@
 //! - [`policy_opt`]: the policy methods (SFT now).
 //! - [`kl_control`]: KL estimators, masked reductions, β controllers, KL reward shaping.
 //! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
+//! - [`reward_model`]: reward models from preferences (losses, training, evaluation).
 //!
 //! ```
 //! use rlhf::lm::{CausalLm, Transformer, TransformerConfig};
@@ -27,4 +28,5 @@ pub use kl_control;
 pub use lm;
 pub use policy_opt;
 pub use pref_data;
+pub use reward_model;
 pub use train;

@@ -1,0 +1,44 @@
+//! # reward-model — reward models learned from preferences
+//!
+//! Phase two of RLHF: a model that maps a (prompt, completion) to a scalar score.
+//!
+//! - [`model`]: the [`RewardModel`] trait and [`ScalarRewardModel`], any
+//!   [`CausalLm`](lm::CausalLm) backbone with a scalar head, initialised from an SFT
+//!   checkpoint, lower layers optionally frozen.
+//! - [`loss`]: Bradley-Terry with margins, reward centering, soft labels, Plackett-Luce and
+//!   InstructGPT's all-pairs loss — pure functions over reward tensors.
+//! - [`method`]: the training steps for the shared loop ([`train::train`]: AdamW, schedule,
+//!   accumulation, checkpoints with exact resume, NaN guard, metrics JSONL and plots):
+//!   [`PairwiseRm`] and [`RankedRm`].
+//! - [`pmp`]: preference-model pretraining, then fine-tuning (two runs of the loop).
+//! - [`eval`]: pairwise accuracy, mean margin, calibration (ECE), reward statistics, JSON
+//!   report.
+//! - [`dense`]: several reward models combined with weights, segment-level dense rewards
+//!   as a per-token tensor for PPO.
+//! - [`normalize`]: running mean/std of rewards fitted on a reference set, applied when the
+//!   model is the PPO reward.
+//! - [`error`]: the error type, [`RmError`].
+
+#![warn(missing_docs)]
+
+pub mod dense;
+pub mod error;
+pub mod eval;
+pub mod loss;
+pub mod method;
+pub mod model;
+pub mod normalize;
+pub mod pmp;
+
+pub use dense::{
+    DenseRewards, Granularity, RewardComponent, RewardEnsemble, segment_end_mask, segment_rewards,
+};
+pub use error::{RmError, RmResult};
+pub use eval::{
+    CalibrationBin, EvalReport, PairScores, RewardStats, calibration, evaluate_scores, score_pairs,
+    wilson_interval,
+};
+pub use method::{PairwiseRm, RankedRm};
+pub use model::{FreezeLower, RewardModel, ScalarRewardModel};
+pub use normalize::{NormalizedRewardModel, RewardNormalizer};
+pub use pmp::{PmpOutcome, Stage, train_pmp_then_finetune};
