@@ -13,6 +13,7 @@
 //! - [`checkpoint`]: safetensors checkpoints with a JSON config, and Hugging Face Llama /
 //!   GPT-2 weight loading.
 //! - [`tokenizer`]: a thin wrapper over the `tokenizers` crate.
+//! - [`gguf_tokenizer`]: the Gemma tokenizer rebuilt from a GGUF file's metadata.
 //! - [`device`]: the one helper that picks the backend from features or `RLHF_DEVICE`.
 
 pub mod causal_lm;
@@ -22,6 +23,7 @@ pub mod device;
 pub mod error;
 pub mod fs;
 pub mod generate;
+pub mod gguf_tokenizer;
 pub mod head;
 pub mod kv_cache;
 pub mod logprobs;
