@@ -39,7 +39,8 @@ impl TensorInfo {
         let Some(n_elements) = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)) else {
             return Err(overflow(name, dims));
         };
-        if usize::try_from(n_elements).is_err() {
+        if usize::try_from(n_elements).is_err() || dims.iter().any(|&d| usize::try_from(d).is_err())
+        {
             return Err(overflow(name, dims));
         }
         let block_size = ggml_type.block_size() as u64;
@@ -96,14 +97,8 @@ impl TensorInfo {
 
     /// Row-major shape: [`Self::dims`] reversed, e.g. `[rows, cols]` for a matrix.
     pub fn shape(&self) -> Vec<usize> {
-        // Every dimension divides n_elements, which was checked to fit in usize, unless
-        // another dimension is 0; then the tensor is empty and the cast is only reached for
-        // values that were read as u64. Saturate rather than wrap in that corner case.
-        self.dims
-            .iter()
-            .rev()
-            .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
-            .collect()
+        // Every dimension was checked to fit in usize when parsed.
+        self.dims.iter().rev().map(|&d| d as usize).collect()
     }
 
     /// The GGML type of the data.
