@@ -8,8 +8,7 @@
 //! it, usually starting with a space). [`read_hh`] reads a whole file with
 //! validation; [`split_turns`] splits a dialogue into its turns. The format also plugs
 //! into the shared machinery of [`crate::formats`] as [`crate::formats::Hh`] (streaming
-//! reader, writer), with the generic [`Report`](crate::formats::Report) and
-//! [`Problem`](crate::formats::Problem) keyed by [`SkipReason`].
+//! reader, writer), with the generic [`Report`] and [`Problem`] keyed by [`SkipReason`].
 
 use std::fmt;
 use std::path::Path;

@@ -164,7 +164,7 @@ impl ReadOptions {
 /// A file format: how one JSON record becomes a validated in-memory record, and back.
 ///
 /// The reading machinery ([`FormatReader`], [`read`], [`parse_line`]) and the writer
-/// ([`write`]) are shared; a format only says what its records look like.
+/// ([`write()`]) are shared; a format only says what its records look like.
 pub trait Format {
     /// The in-memory record.
     type Record: PartialEq;
@@ -186,7 +186,7 @@ pub trait Format {
         opts: &ReadOptions,
     ) -> Result<Self::Record, Problem<Self::Reason>>;
 
-    /// The JSON record for `record`; fails if `record` cannot be represented. [`write`]
+    /// The JSON record for `record`; fails if `record` cannot be represented. [`write()`]
     /// also checks that the result parses back to `record`.
     fn to_json(&self, record: &Self::Record) -> Result<Value, Problem<Self::Reason>>;
 }

@@ -189,13 +189,16 @@ pub fn parse_line<F: Format>(
         .map_err(|p| p.into_error(path, line))
 }
 
+/// What [`read`] returns: every record kept, and the [`Report`].
+pub type ReadOutput<F> = (Vec<<F as Format>::Record>, Report<<F as Format>::Reason>);
+
 /// Reads a whole file of `format` into memory, with the [`Report`] of what was kept and
 /// skipped. See [`FormatReader`] for the strict and lenient behaviours.
 pub fn read<F: Format>(
     path: impl AsRef<Path>,
     format: F,
     opts: &ReadOptions,
-) -> Result<(Vec<F::Record>, Report<F::Reason>), DataError> {
+) -> Result<ReadOutput<F>, DataError> {
     let mut reader = FormatReader::open(path, format, *opts)?;
     let mut records = Vec::new();
     for item in reader.by_ref() {
