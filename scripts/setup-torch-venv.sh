@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create (if absent) a Python venv with PyTorch + transformers, used to
-# (re)generate the HF reference fixtures (scripts/make_hf_fixtures.py) and,
+# (re)generate the reference fixtures (scripts/make_*_fixtures.py,
+# scripts/labelling_reference.py) and,
 # via LIBTORCH_USE_PYTORCH=1, to provide libtorch for the tch backend.
 #
 # Usage:  scripts/setup-torch-venv.sh
@@ -23,13 +24,20 @@ PINS=(
   "transformers==5.23.0"
   "safetensors==0.8.0"
   "numpy==2.4.6"
+  # Reference packages of the other fixture scripts: TRL (DPO losses), gguf-py (GGUF
+  # dequantisation and tokenizer), krippendorff/scikit-learn/scipy (labelling statistics).
+  "trl==1.16.0"
+  "gguf==0.19.0"
+  "krippendorff==0.9.0"
+  "scikit-learn==1.9.1"
+  "scipy==1.17.1"
 )
 
 venv_ok() {
   [ -x "$VENV/bin/python" ] || return 1
   "$VENV/bin/python" - "$TORCH_VERSION" <<'EOF' >/dev/null 2>&1
 import sys
-import torch, transformers, safetensors, numpy  # noqa: F401
+import torch, transformers, safetensors, numpy, trl, gguf, krippendorff, sklearn, scipy  # noqa: F401
 sys.exit(0 if torch.__version__.split("+")[0] == sys.argv[1] else 1)
 EOF
 }
