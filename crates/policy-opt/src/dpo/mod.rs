@@ -1,6 +1,17 @@
 //! Direct preference optimisation and its family: losses on summed completion log-probs
-//! ([`loss`]).
+//! ([`loss`]); the trainer ([`method`]), reference handling ([`mod@reference`]), its batches
+//! ([`data`]) and the sampled KL to the reference ([`eval`]).
 
+pub mod data;
+pub mod eval;
 pub mod loss;
+pub mod method;
+pub mod reference;
 
+pub use data::{DpoBatch, DpoBatches};
+pub use eval::{SampledKl, sampled_kl};
 pub use loss::{DpoError, DpoLoss, DpoLossConfig, DpoLossOutput, DpoLossType, PairLogps};
+pub use method::{Dpo, DpoTrainError, train_dpo};
+pub use reference::{
+    FrozenReference, ReferenceCache, ReferenceError, data_fingerprint, module_fingerprint,
+};
