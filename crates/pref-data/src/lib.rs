@@ -4,6 +4,10 @@
 //!
 //! - [`jsonl`]: streaming JSON Lines reader (plain or gzip) with line numbers, and an
 //!   atomic writer;
+//! - [`formats`]: every preference format (TRL pairwise with implicit prompt, soft
+//!   pairs, unpaired, prompt-only, ranked, HH), read one record at a time with
+//!   validation (strict, or lenient with a [`Report`] of what was skipped) and written
+//!   back so that records round-trip;
 //! - [`hh`]: the HH-RLHF format: prompt/chosen/rejected pairs with validation, and
 //!   dialogue turns;
 //! - [`locate`]: where an example finds the HH-RLHF file (`--data`, the shared data
