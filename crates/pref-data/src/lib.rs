@@ -8,6 +8,14 @@
 //!   pairs, unpaired, prompt-only, ranked, HH), read one record at a time with
 //!   validation (strict, or lenient with a [`Report`] of what was skipped) and written
 //!   back so that records round-trip;
+//! - [`template`]: chat templates: a built-in plain one and Hugging Face Jinja templates
+//!   from a `tokenizer_config.json` (rendered with minijinja as `transformers` renders
+//!   them);
+//! - [`tokenize`]: records → token ids with TRL's truncation policy and a
+//!   [`TokenizeReport`] of what was cut or dropped; [`PairChunks`] streams a large file
+//!   a chunk at a time;
+//! - [`batch`]: padded `Int` tensor batches ([`PairBatches`]: chosen and rejected stacked
+//!   `[2B, T]`; rankings, unpaired examples, prompts) with seeded length grouping;
 //! - [`hh`]: the HH-RLHF format: prompt/chosen/rejected pairs with validation, and
 //!   dialogue turns;
 //! - [`locate`]: where an example finds the HH-RLHF file (`--data`, the shared data

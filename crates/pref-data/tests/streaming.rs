@@ -1,10 +1,12 @@
 //! Streaming tokenisation: a JSON Lines file read record by record and tokenised in chunks
 //! gives exactly what tokenising all records at once gives.
 
+use std::sync::Arc;
+
 use lm::tokenizer::{SpecialTokens, Tokenizer};
 use pref_data::{
-    ChatTemplate, JsonlReader, Message, PairChunks, PreferencePair, Text, TokenizeConfig,
-    tokenize_pairs, write_jsonl,
+    ChatTemplate, JinjaTemplate, JsonlReader, Message, PairChunks, PreferencePair, Text,
+    TokenizeConfig, tokenize_pairs, write_jsonl,
 };
 
 fn tokenizer() -> Tokenizer {
@@ -65,7 +67,8 @@ fn chunks_equal_the_whole() {
             &cfg,
             7,
         )
-        .unwrap();
+        .unwrap()
+        .threads(if name.ends_with(".gz") { 3 } else { 1 });
         let mut streamed = Vec::new();
         let mut n_chunks = 0;
         for chunk in &mut chunks {
@@ -116,4 +119,63 @@ fn zero_chunk_size_is_an_error() {
     let cfg = TokenizeConfig::default();
     let none = std::iter::empty::<Result<PreferencePair, String>>();
     assert!(PairChunks::new(none, &t, ChatTemplate::Plain, &cfg, 0).is_err());
+}
+
+#[test]
+fn a_record_that_fails_to_render_is_reported_in_order_on_any_thread_count() {
+    let t = tokenizer();
+    let template = ChatTemplate::Jinja(Arc::new(
+        JinjaTemplate::new(
+            "{% for m in messages %}{% if m.role == 'bad' %}{{ raise_exception('bad role') }}\
+             {% endif %}{{ m.role }}: {{ m.content }}\n{% endfor %}\
+             {% if add_generation_prompt %}assistant: {% endif %}",
+            Vec::<(String, String)>::new(),
+            "test",
+        )
+        .unwrap(),
+    ));
+    let chat = |role: &str| {
+        PreferencePair::new(
+            Text::Chat(vec![Message::new(role, "q")]),
+            Text::Chat(vec![Message::new("assistant", "a")]),
+            Text::Chat(vec![Message::new("assistant", "b")]),
+        )
+    };
+    let recs = vec![
+        chat("user"),
+        chat("user"),
+        chat("bad"),
+        chat("user"),
+        chat("user"),
+    ];
+    let cfg = TokenizeConfig::default();
+    for threads in [1, 2, 4] {
+        let items: Vec<_> = PairChunks::new(
+            recs.clone().into_iter().map(Ok::<_, String>),
+            &t,
+            template.clone(),
+            &cfg,
+            10,
+        )
+        .unwrap()
+        .threads(threads)
+        .collect();
+        assert_eq!(items.len(), 3, "threads {threads}");
+        let groups = |i: usize| -> Vec<usize> {
+            items[i]
+                .as_ref()
+                .unwrap()
+                .0
+                .iter()
+                .map(|p| p.group)
+                .collect()
+        };
+        assert_eq!(groups(0), vec![0, 1]);
+        let e = items[1].as_ref().unwrap_err().to_string();
+        assert!(
+            e.starts_with("record #2, field `chosen`") && e.contains("bad role"),
+            "{e}"
+        );
+        assert_eq!(groups(2), vec![3, 4]);
+    }
 }
