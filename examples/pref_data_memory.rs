@@ -9,6 +9,11 @@
 //! (`VmHWM` of `/proc/self/status`) before and after streaming: the peak stays near the
 //! chunk's size, not the file's.
 //!
+//! Measured on the 2-core development machine (shared with other builds, load ≈ 8): a
+//! 1000 MB file of 873,739 pairs streamed in 739 s (1,183 records/s, 1.4 MB/s, 0.35 M
+//! tokens/s; the Hugging Face tokenizer's encoding dominates) with a peak RSS of 27.4 MB
+//! (11.1 MB before streaming).
+//!
 //! ```text
 //! cargo run --release --example pref_data_memory                   # 1 GB file in /tmp
 //! cargo run --release --example pref_data_memory -- --size-mb 4096 --path /tmp/big.jsonl

@@ -19,7 +19,11 @@
 //! A prompt/completion pair in conversational form is rendered as TRL's
 //! `maybe_apply_chat_template` does: the prompt with `add_generation_prompt = true`, and the
 //! completion as the rendering of prompt + completion messages with the prompt's rendering
-//! removed from its start ([`ChatTemplate::render_pair`]). When one side is conversational
+//! removed from its start ([`ChatTemplate::render_pair`]). If the full rendering does not
+//! start with the prompt's, this is an error ([`TemplateError::PrefixMismatch`]), where
+//! recent TRL versions instead cut at the longest common prefix; an error makes a template
+//! that re-renders earlier turns visible instead of silently moving tokens between prompt
+//! and completion. When one side is conversational
 //! and the other plain, the plain side is wrapped as one message: a `user` message for a
 //! prompt, an `assistant` message for a completion.
 
