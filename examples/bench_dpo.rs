@@ -1,0 +1,378 @@
+//! Benchmark of a DPO training step: tokens/s (chosen + rejected rows, prompt + completion
+//! tokens) with the reference log-probs precomputed and with a frozen reference model run
+//! on every step, peak memory of each, and model FLOP/s as a fraction of the device's
+//! measured f32 GEMM rate. Prints one JSON line.
+//!
+//! ```text
+//! cargo run --release --example bench_dpo               # default config (below)
+//! cargo run --release --example bench_dpo -- --help     # every number is a flag
+//! RLHF_DEVICE=tch cargo run --release --no-default-features --features tch --example bench_dpo
+//! ```
+//!
+//! A step is what the training loop does: one forward of the policy over the `[2B, T]`
+//! batch, the sigmoid DPO loss, backward, global-norm clipping and an AdamW update; with
+//! `frozen` also the reference's forward pass (no graph). Peak memory is the process's
+//! `VmHWM` (peak resident set, from `/proc/self/status`): with `--mode all` (the default)
+//! the benchmark re-runs itself once per mode (`--mode cached`, `--mode frozen`) so each
+//! figure is its own process's peak.
+
+use std::process::Command;
+use std::time::Instant;
+
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Tensor};
+use clap::Parser;
+use lm::{Transformer, TransformerConfig, select_device};
+use policy_opt::dpo::{Dpo, DpoBatches, DpoLossConfig, ReferenceCache};
+use policy_opt::train::{BatchSource, TrainMethod, clip_grad_norm};
+use pref_data::{BatchConfig, PairBatches, TokenizedPair};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+/// Default: Llama-style, 4 layers, d_model 256, 4 heads, SwiGLU 1024, vocab 8192, tied
+/// embeddings, f32; 8 pairs per step, 64 prompt + 64 completion tokens, synthetic ids.
+#[derive(Parser, Debug)]
+struct Args {
+    #[arg(long, default_value_t = 4)]
+    layers: usize,
+    #[arg(long, default_value_t = 256)]
+    d_model: usize,
+    #[arg(long, default_value_t = 4)]
+    heads: usize,
+    #[arg(long, default_value_t = 4)]
+    kv_heads: usize,
+    #[arg(long, default_value_t = 1024)]
+    d_ff: usize,
+    #[arg(long, default_value_t = 8192)]
+    vocab: usize,
+    /// Preference pairs per step (the batch has twice as many rows).
+    #[arg(long, default_value_t = 8)]
+    pairs: usize,
+    #[arg(long, default_value_t = 64)]
+    prompt_len: usize,
+    #[arg(long, default_value_t = 64)]
+    completion_len: usize,
+    /// Timed steps (after one warm-up step).
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// `all` (each mode in its own process, then the GEMM rate), `cached`, `frozen`.
+    #[arg(long, default_value = "all")]
+    mode: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Instead: a few DPO steps with Gemma 3 270M (this GGUF file) as the policy on HH pairs
+    /// (reference log-probs precomputed); takes `--pairs`, `--prompt-len`,
+    /// `--completion-len` (truncation limits) and `--iters`. Try `--pairs 2 --iters 2`.
+    #[arg(long)]
+    gemma: Option<std::path::PathBuf>,
+    /// HH-RLHF file or folder for `--gemma` (default: ../shared/data/hh-rlhf/).
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let out = match args.mode.as_str() {
+        _ if args.gemma.is_some() => run_gemma(&args),
+        "all" => run_all(),
+        "cached" | "frozen" => run_mode(&args),
+        other => Err(format!(
+            "--mode: expected all, cached or frozen, got {other}"
+        )),
+    };
+    match out {
+        Ok(v) => println!("{v}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Peak and current resident set of this process (MiB), from `/proc/self/status`.
+fn memory_mib() -> (Option<f64>, Option<f64>) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let read = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    (read("VmHWM:"), read("VmRSS:"))
+}
+
+fn time<F: FnMut()>(iters: usize, mut f: F) -> f64 {
+    f();
+    let t = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    t.elapsed().as_secs_f64() / iters as f64
+}
+
+/// f32 GEMM throughput of the device at 1024³ (FLOP/s), measured as `bench_lm` does.
+fn gemm_peak(device: &Device) -> f64 {
+    let a = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
+    let b = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
+    let secs = time(5, || {
+        let _ = a.clone().matmul(b.clone()).into_data();
+    });
+    2.0 * 1024f64.powi(3) / secs
+}
+
+/// Runs `--mode cached` and `--mode frozen` as child processes, measures the GEMM rate, and
+/// merges everything into one JSON object.
+fn run_all() -> Result<serde_json::Value, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut passthrough: Vec<String> = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        if a == "--mode" {
+            it.next();
+        } else if !a.starts_with("--mode=") {
+            passthrough.push(a);
+        }
+    }
+    let mut modes = serde_json::Map::new();
+    for mode in ["cached", "frozen"] {
+        let out = Command::new(&exe)
+            .args(&passthrough)
+            .args(["--mode", mode])
+            .output()
+            .map_err(|e| format!("running {}: {e}", exe.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "--mode {mode} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let line = String::from_utf8_lossy(&out.stdout);
+        let v: serde_json::Value = serde_json::from_str(line.trim())
+            .map_err(|e| format!("--mode {mode} printed no JSON ({e}): {line}"))?;
+        modes.insert(mode.into(), v);
+    }
+    let device = select_device().map_err(|e| e.to_string())?;
+    let peak = gemm_peak(&device);
+    for v in modes.values_mut() {
+        let flops = v["model_flops_per_s"].as_f64().unwrap_or(f64::NAN);
+        v["fraction_of_gemm_peak"] = serde_json::json!(flops / peak);
+    }
+    let first = modes["cached"].clone();
+    Ok(serde_json::json!({
+        "bench": "dpo",
+        "device": first["device"],
+        "params": first["params"],
+        "config": first["config"],
+        "cached_reference": strip(&modes["cached"]),
+        "frozen_reference": strip(&modes["frozen"]),
+        "gemm_1024_f32_flops_per_s": peak,
+        "memory_note": "peak_rss_mib is VmHWM of a separate process per mode",
+    }))
+}
+
+/// A mode's figures without the fields shared by both.
+fn strip(v: &serde_json::Value) -> serde_json::Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        for k in ["device", "params", "config", "bench"] {
+            m.remove(k);
+        }
+    }
+    v
+}
+
+/// Synthetic pairs: `pairs` records of `prompt_len` + `completion_len` ids each.
+fn synthetic(args: &Args) -> Vec<TokenizedPair> {
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let v = args.vocab as u32;
+    let mut ids = |n: usize| (0..n).map(|_| rng.random_range(1..v)).collect::<Vec<u32>>();
+    (0..args.pairs)
+        .map(|i| TokenizedPair {
+            prompt: ids(args.prompt_len),
+            chosen: ids(args.completion_len),
+            rejected: ids(args.completion_len),
+            p_chosen: 1.0,
+            margin: None,
+            weight: 1.0,
+            group: i,
+        })
+        .collect()
+}
+
+fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let device = select_device().map_err(|e| err(&e))?;
+    let (rss_start, _) = memory_mib();
+    let seq = args.prompt_len + args.completion_len;
+    let config = TransformerConfig::llama(
+        args.vocab,
+        args.d_model,
+        args.layers,
+        args.heads,
+        args.kv_heads,
+        args.d_ff,
+    )
+    .with_max_seq_len(seq);
+    let ad = device.clone().autodiff();
+    let mut model = Transformer::new(&config, args.seed, &ad).map_err(|e| err(&e))?;
+    let n_params = config.num_params();
+    let data = PairBatches::new(
+        synthetic(args),
+        0,
+        &BatchConfig {
+            batch_size: args.pairs,
+            seed: args.seed,
+            ..BatchConfig::default()
+        },
+    )
+    .map_err(|e| err(&e))?;
+    let loss = DpoLossConfig::default().init().map_err(|e| err(&e))?;
+    let frozen = args.mode == "frozen";
+    let t_pre = Instant::now();
+    let (method, source) = if frozen {
+        (
+            Dpo::with_frozen_reference(loss, &model),
+            DpoBatches::new(data),
+        )
+    } else {
+        let cache = ReferenceCache::compute(&model, &data, &device).map_err(|e| err(&e))?;
+        (
+            Dpo::new(loss),
+            DpoBatches::with_cache(data, cache).map_err(|e| err(&e))?,
+        )
+    };
+    let precompute_s = (!frozen).then(|| t_pre.elapsed().as_secs_f64());
+    let mut optim = AdamWConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(0.0)
+        .init();
+    let batch = source.batch(0, &ad);
+    let step_s = time(args.iters, || {
+        let out = method.step(&model, &batch);
+        let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+        let (grads, _) = clip_grad_norm(&model, grads, 1.0);
+        model = optim.step(1e-6, model.clone(), grads);
+        let _ = out.metrics[0].1.clone().into_scalar::<f32>();
+    });
+    let (peak_rss, rss_end) = memory_mib();
+
+    let tokens = (2 * args.pairs * seq) as f64;
+    // Per token: 6·N + 6·L·T·d for the policy's forward + backward (as bench_lm), plus
+    // 2·N + 2·L·T·d for the frozen reference's forward.
+    let attn = (args.layers * seq * args.d_model) as f64;
+    let fwd = 2.0 * n_params as f64 + 2.0 * attn;
+    let per_token = 3.0 * fwd + if frozen { fwd } else { 0.0 };
+    Ok(serde_json::json!({
+        "bench": "dpo",
+        "device": format!("{device:?}"),
+        "params": n_params,
+        "config": {"layers": args.layers, "d_model": args.d_model, "heads": args.heads,
+                   "kv_heads": args.kv_heads, "d_ff": args.d_ff, "vocab": args.vocab,
+                   "tied": true, "dtype": "f32", "pairs": args.pairs,
+                   "prompt_len": args.prompt_len, "completion_len": args.completion_len,
+                   "tokens_per_step": tokens, "iters": args.iters},
+        "mode": args.mode,
+        "step_s": step_s,
+        "tokens_per_s": tokens / step_s,
+        "model_flops_per_s": per_token * tokens / step_s,
+        "reference_precompute_s": precompute_s,
+        "peak_rss_mib": peak_rss,
+        "rss_start_mib": rss_start,
+        "rss_end_mib": rss_end,
+    }))
+}
+
+/// `--gemma`: DPO steps with Gemma 3 270M on real HH pairs, reference log-probs precomputed.
+fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
+    use lm::CausalLm;
+    use pref_data::{ChatTemplate, Mode, PreferencePair, TokenizeConfig, locate_hh, read_hh};
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let path = args.gemma.as_ref().expect("checked by the caller");
+    let device = select_device().map_err(|e| err(&e))?;
+    let ad = device.clone().autodiff();
+    let t_load = Instant::now();
+    let mut model = lm::checkpoint::load_gemma3_gguf(path, &ad).map_err(|e| err(&e))?;
+    let file = gguf::GgufFile::open(path).map_err(|e| err(&e))?;
+    let tokenizer = lm::gguf_tokenizer::tokenizer_from_gguf(&file).map_err(|e| err(&e))?;
+    let load_s = t_load.elapsed().as_secs_f64();
+    let n_params = model.config.num_params();
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hh =
+        locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz").map_err(|e| err(&e))?;
+    let (hh, _) = read_hh(&hh, Mode::Lenient).map_err(|e| err(&e))?;
+    let n = args.pairs * (args.iters + 1);
+    let pairs: Vec<PreferencePair> = hh.into_iter().take(n).map(Into::into).collect();
+    let cfg = TokenizeConfig {
+        max_prompt_len: args.prompt_len,
+        max_completion_len: args.completion_len,
+        add_bos: true,
+        add_eos: true,
+    };
+    let (tok, _) = pref_data::tokenize_pairs(&pairs, &tokenizer, &ChatTemplate::Plain, &cfg)
+        .map_err(|e| err(&e))?;
+    let data = PairBatches::new(
+        tok,
+        tokenizer.pad_id(),
+        &BatchConfig {
+            batch_size: args.pairs,
+            seed: args.seed,
+            ..BatchConfig::default()
+        },
+    )
+    .map_err(|e| err(&e))?;
+    let t_pre = Instant::now();
+    let cache = ReferenceCache::compute(&model, &data, &device).map_err(|e| err(&e))?;
+    let precompute_s = t_pre.elapsed().as_secs_f64();
+    let source = DpoBatches::with_cache(data, cache).map_err(|e| err(&e))?;
+    let method = Dpo::new(DpoLossConfig::default().init().map_err(|e| err(&e))?);
+    let mut optim = AdamWConfig::new()
+        .with_epsilon(1e-8)
+        .with_weight_decay(0.0)
+        .init();
+    let mut steps = Vec::new();
+    for i in 0..source.len() {
+        let batch = source.batch(i, &ad);
+        let tokens = batch
+            .pairs
+            .attention_mask
+            .clone()
+            .sum()
+            .into_scalar::<f32>() as f64;
+        let t = Instant::now();
+        let out = method.step(&model, &batch);
+        let loss = out.loss.clone().into_scalar::<f32>();
+        let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+        let (grads, _) = clip_grad_norm(&model, grads, 1.0);
+        model = optim.step(1e-6, model, grads);
+        steps.push((t.elapsed().as_secs_f64(), tokens, loss));
+    }
+    let (peak_rss, _) = memory_mib();
+    // The first step warms up; the others are timed.
+    let timed = if steps.len() > 1 {
+        &steps[1..]
+    } else {
+        &steps[..]
+    };
+    let secs: f64 = timed.iter().map(|s| s.0).sum();
+    let tokens: f64 = timed.iter().map(|s| s.1).sum();
+    Ok(serde_json::json!({
+        "bench": "dpo-gemma3",
+        "device": format!("{device:?}"),
+        "model": path.display().to_string(),
+        "params": n_params,
+        "vocab": model.vocab_size(),
+        "dtype": "f32 (dequantised from GGUF)",
+        "pairs_per_step": args.pairs,
+        "max_prompt_len": args.prompt_len,
+        "max_completion_len": args.completion_len,
+        "load_s": load_s,
+        "reference_precompute_s": precompute_s,
+        "steps": steps.iter().map(|s| serde_json::json!({"s": s.0, "tokens": s.1, "loss": s.2})).collect::<Vec<_>>(),
+        "step_s": secs / timed.len().max(1) as f64,
+        "tokens_per_s": tokens / secs,
+        "peak_rss_mib": peak_rss,
+    }))
+}
