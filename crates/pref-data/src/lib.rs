@@ -35,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod error;
 pub mod formats;
 pub mod hh;
@@ -46,14 +47,17 @@ pub mod source;
 pub mod split;
 pub mod template;
 pub mod tokenize;
-pub mod batch;
 
+pub use batch::{
+    BatchConfig, BatchError, PaddingSide, PairBatch, PairBatches, PromptBatch, PromptBatches,
+    RankedBatch, RankedBatches, TokenizedPair, TokenizedPrompt, TokenizedRanked, TokenizedUnpaired,
+    UnpairedBatch, UnpairedBatches, split_by_prompt_text,
+};
 pub use error::{Attempt, DataError};
 pub use formats::{
     Format, FormatReader, Hh, Pairwise, PromptOnly, Ranked, ReadOptions, Reason, Report,
-    SoftPairwise, Unpaired, read_pairs, read_prompts, read_ranked, read_soft_pairs,
-    read_unpaired, write_hh, write_pairs, write_prompts, write_ranked, write_soft_pairs,
-    write_unpaired,
+    SoftPairwise, Unpaired, read_pairs, read_prompts, read_ranked, read_soft_pairs, read_unpaired,
+    write_hh, write_pairs, write_prompts, write_ranked, write_soft_pairs, write_unpaired,
 };
 pub use hh::{
     Field, HhPair, HhProblem, Mode, Role, SkipExample, SkipReason, SkipReport, TurnsError, read_hh,
@@ -69,9 +73,4 @@ pub use template::{ChatTemplate, JinjaTemplate, TemplateError, prompt_key};
 pub use tokenize::{
     PairChunkError, PairChunks, TokenizeConfig, TokenizeError, TokenizeReport, ranked_to_pairs,
     tokenize_pairs, tokenize_prompts, tokenize_ranked, tokenize_unpaired,
-};
-pub use batch::{
-    BatchConfig, BatchError, PaddingSide, PairBatch, PairBatches, PromptBatch, PromptBatches,
-    RankedBatch, RankedBatches, TokenizedPair, TokenizedPrompt, TokenizedRanked,
-    TokenizedUnpaired, UnpairedBatch, UnpairedBatches, split_by_prompt_text,
 };
