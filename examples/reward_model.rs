@@ -1,0 +1,527 @@
+//! A reward model on Anthropic HH-RLHF (harmless-base) preference pairs.
+//!
+//! 1. Backbone: the SFT example's model (`--sft-dir`, default `runs/sft/model/`), else one
+//!    trained here before (`<out>/sft/model/`), else a short SFT run trained inline into
+//!    `<out>/sft/` (same recipe as `examples/sft.rs`, fewer steps).
+//! 2. Pairs split by prompt with the SFT example's seed and validation fraction, so the
+//!    held-out pairs' prompts were never seen by the SFT backbone either.
+//! 3. A scalar head on the backbone, trained with the Bradley-Terry loss (+ reward centering)
+//!    in the shared loop; held-out pairwise accuracy, mean margin, ECE and reward statistics
+//!    before and after.
+//!
+//! ```text
+//! cargo run --release --example reward_model                     # ≈ 9.5 min on 2 CPU cores
+//! cargo run --release --example reward_model -- --help           # every setting
+//! ```
+//!
+//! With the defaults (seed 0; inline SFT of 90 steps, ≈ 3.5 min; reward model: embeddings
+//! and 2 of 4 blocks frozen, Bradley-Terry + centering 0.01, 300 steps of 8 pairs, lr 6e-4,
+//! prompts ≤ 96 and completions ≤ 64 tokens, ≈ 5.5 min) the held-out pairwise accuracy went
+//! from 0.569 (untrained head) to 0.623 (95 % CI 0.554–0.686, 204 pairs) at ≈ 1 800
+//! training tokens/s.
+//!
+//! Writes `<out>/{metrics.jsonl, curves.png, checkpoints/, report.json}` and the trained
+//! model in `<out>/model/` (`reward_model.safetensors`, `config.json`, `tokenizer.json`,
+//! `normalizer.json`: reward mean/std on the held-out pairs, for PPO). Run again with the
+//! same `--out` to resume from the newest checkpoint.
+//!
+//! Preference-model pretraining (`reward_model::pmp`) needs Stack Exchange comparisons,
+//! which this repository does not hold; it is exercised by the crate's tests on synthetic
+//! data.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use clap::Parser;
+use lm::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, load_model, save_model};
+use lm::tokenizer::{SpecialTokens, Tokenizer};
+use lm::{Transformer, TransformerConfig, select_device};
+use policy_opt::sft::{Sft, SftBatches, SftDataConfig, SftExample, tokenize_examples};
+use pref_data::{
+    BatchConfig, BatchSource, ChatTemplate, HhPair, Mode, PaddingSide, PairBatch, PairBatches,
+    PreferencePair, SplitFractions, TokenizeConfig, locate_hh, read_hh, split_by_prompt,
+    tokenize_pairs,
+};
+use reward_model::loss::{PairwiseLossConfig, PairwiseLossKind};
+use reward_model::{
+    EvalReport, PairwiseRm, RewardNormalizer, ScalarRewardModel, evaluate_scores, score_pairs,
+};
+use serde_json::json;
+use train::{AdamWSettings, LrSchedule, MetricRecord, TrainerConfig, train};
+
+#[derive(Parser, Debug, Clone, serde::Serialize)]
+#[command(about = "Reward model on HH-RLHF pairs over an SFT backbone")]
+struct Args {
+    /// HH-RLHF file or folder (default: ../shared/data/hh-rlhf/, else the Hugging Face hub).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, default_value = "runs/reward_model")]
+    out: PathBuf,
+    /// The SFT example's model folder (model.safetensors, config.json, tokenizer.json).
+    #[arg(long, default_value = "runs/sft/model")]
+    sft_dir: PathBuf,
+    /// Seed of the split, the data order, the head and the inline SFT.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Share of prompts held out (the SFT example's validation share).
+    #[arg(long, default_value_t = 0.1)]
+    valid_fraction: f64,
+
+    // Inline SFT, used only when no SFT model is found (architecture of examples/sft.rs).
+    /// Inline SFT: optimizer steps.
+    #[arg(long, default_value_t = 90)]
+    sft_steps: usize,
+    /// Inline SFT: tokenizer vocabulary size.
+    #[arg(long, default_value_t = 4096)]
+    sft_vocab: usize,
+    /// Inline SFT: blocks.
+    #[arg(long, default_value_t = 4)]
+    sft_layers: usize,
+    /// Inline SFT: model width.
+    #[arg(long, default_value_t = 256)]
+    sft_d_model: usize,
+    /// Inline SFT: attention heads.
+    #[arg(long, default_value_t = 4)]
+    sft_heads: usize,
+    /// Inline SFT: key/value heads.
+    #[arg(long, default_value_t = 2)]
+    sft_kv_heads: usize,
+    /// Inline SFT: SwiGLU width.
+    #[arg(long, default_value_t = 768)]
+    sft_d_ff: usize,
+    /// Inline SFT: longest sequence.
+    #[arg(long, default_value_t = 192)]
+    sft_max_len: usize,
+    /// Inline SFT: sequences per batch.
+    #[arg(long, default_value_t = 16)]
+    sft_batch: usize,
+    /// Inline SFT: peak learning rate.
+    #[arg(long, default_value_t = 2e-3)]
+    sft_lr: f64,
+
+    // Reward model.
+    /// Longest prompt in tokens (BOS included); longer prompts keep their end.
+    #[arg(long, default_value_t = 96)]
+    max_prompt_len: usize,
+    /// Longest completion in tokens (EOS included); longer completions keep their start.
+    #[arg(long, default_value_t = 64)]
+    max_completion_len: usize,
+    /// Pairs per micro-batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Micro-batches per optimizer step.
+    #[arg(long, default_value_t = 1)]
+    grad_accum: usize,
+    /// Optimizer steps.
+    #[arg(long, default_value_t = 300)]
+    steps: usize,
+    /// Peak learning rate (cosine schedule to 10 %).
+    #[arg(long, default_value_t = 6e-4)]
+    lr: f64,
+    /// Warm-up steps.
+    #[arg(long, default_value_t = 10)]
+    warmup: usize,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Global gradient-norm clip.
+    #[arg(long, default_value_t = 1.0)]
+    max_grad_norm: f64,
+    /// Freeze the embeddings and this many lowest blocks.
+    #[arg(long, default_value_t = 2)]
+    freeze_layers: usize,
+    /// Reward-centering coefficient (0: off).
+    #[arg(long, default_value_t = 0.01)]
+    center: f64,
+    /// Validate every this many steps (and at the end).
+    #[arg(long, default_value_t = 75)]
+    eval_every: usize,
+    /// Calibration bins.
+    #[arg(long, default_value_t = 10)]
+    bins: usize,
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn run(args: Args) -> Res<()> {
+    let t0 = Instant::now();
+    let device = select_device()?;
+    let ad = device.clone().autodiff();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
+    let (pairs, skips) = read_hh(&path, Mode::Lenient)?;
+    println!("{skips}");
+    let splits = split_by_prompt(
+        pairs,
+        |p: &HhPair| p.prompt.as_str(),
+        SplitFractions {
+            valid: args.valid_fraction,
+            test: 0.0,
+        },
+        args.seed,
+    );
+    println!(
+        "pairs: {} train, {} held out (disjoint prompts; the SFT example's split)",
+        splits.train.len(),
+        splits.valid.len()
+    );
+    std::fs::create_dir_all(&args.out)?;
+
+    let (backbone, tokenizer, source) = backbone(&args, &splits.train, &ad)?;
+    println!("backbone: {source}");
+
+    let tcfg = TokenizeConfig {
+        max_prompt_len: args.max_prompt_len,
+        max_completion_len: args.max_completion_len,
+        add_bos: true,
+        add_eos: true,
+    };
+    let to_pairs =
+        |v: &[HhPair]| -> Vec<PreferencePair> { v.iter().cloned().map(Into::into).collect() };
+    let template = ChatTemplate::Plain;
+    let (train_tok, train_report) =
+        tokenize_pairs(&to_pairs(&splits.train), &tokenizer, &template, &tcfg)?;
+    let (valid_tok, valid_report) =
+        tokenize_pairs(&to_pairs(&splits.valid), &tokenizer, &template, &tcfg)?;
+    println!("tokenised train: {train_report}\ntokenised held-out: {valid_report}");
+    let bcfg = BatchConfig {
+        batch_size: args.batch,
+        padding_side: PaddingSide::Right,
+        seed: args.seed,
+        group_by_length: true,
+    };
+    let train_data = PairBatches::new(train_tok, tokenizer.pad_id(), &bcfg)?;
+    let valid_data = PairBatches::new(valid_tok, tokenizer.pad_id(), &bcfg)?;
+    let pad_share = train_data.padding_tokens() as f64
+        / (train_data.padding_tokens() + train_data.tokens()) as f64;
+    println!(
+        "train: {} batches of ≤ {} pairs, {} real tokens per epoch ({:.0} % padding)",
+        train_data.len(),
+        args.batch,
+        train_data.tokens(),
+        100.0 * pad_share
+    );
+
+    let model =
+        ScalarRewardModel::new(backbone, args.seed, &ad).freeze_lower(args.freeze_layers)?;
+    let t_eval = Instant::now();
+    let before = evaluate_scores(
+        &score_pairs(&model.valid(), &valid_data, &device),
+        args.bins,
+    )?;
+    println!(
+        "held-out before training: accuracy {:.3}, margin {:+.3}, ECE {:.3}  ({:.0} s)",
+        before.accuracy,
+        before.mean_margin,
+        before.ece,
+        t_eval.elapsed().as_secs_f64()
+    );
+
+    let method = PairwiseRm::new(&PairwiseLossConfig {
+        kind: PairwiseLossKind::BradleyTerry,
+        use_margin: true,
+        center_rewards_coefficient: args.center,
+    })?;
+    let trainer = TrainerConfig {
+        total_steps: args.steps,
+        grad_accum: args.grad_accum,
+        schedule: LrSchedule::cosine(args.lr, args.warmup, args.steps, 0.1),
+        adamw: AdamWSettings {
+            weight_decay: args.weight_decay,
+            ..AdamWSettings::default()
+        },
+        max_grad_norm: Some(args.max_grad_norm),
+        eval_every: args.eval_every,
+        eval_batches: None,
+        save_every: args.eval_every,
+        keep_checkpoints: 2,
+        seed: args.seed,
+        log_every: 5,
+    };
+    let counted = Counting::new(&train_data);
+    let t_train = Instant::now();
+    let outcome = train(
+        &method,
+        model,
+        &counted,
+        Some(&valid_data),
+        &trainer,
+        &args.out,
+        &device,
+    )?;
+    let train_secs = t_train.elapsed().as_secs_f64();
+    let eval_secs = eval_seconds(&outcome.records, outcome.resumed_from);
+    let tokens = counted.tokens.get();
+    let step_secs = (train_secs - eval_secs).max(1e-9);
+    println!(
+        "trained {} steps in {train_secs:.0} s ({eval_secs:.0} s of it validating): {tokens} \
+         real tokens, {:.0} tokens/s",
+        args.steps - outcome.resumed_from,
+        tokens as f64 / step_secs
+    );
+
+    let infer = outcome.model.valid();
+    let scores = score_pairs(&infer, &valid_data, &device);
+    let after = evaluate_scores(&scores, args.bins)?;
+    print_report(&before, &after);
+
+    let model_dir = args.out.join("model");
+    infer.save(&model_dir)?;
+    tokenizer.save(model_dir.join("tokenizer.json"))?;
+    let all: Vec<f32> = scores
+        .chosen
+        .iter()
+        .chain(&scores.rejected)
+        .copied()
+        .collect();
+    let normalizer = RewardNormalizer::fit(&all);
+    normalizer.save(&model_dir.join("normalizer.json"))?;
+
+    let report = json!({
+        "seed": args.seed,
+        "config": &args,
+        "backbone": source,
+        "data": path.display().to_string(),
+        "pairs": { "train": train_data.pairs().len(), "held_out": valid_data.pairs().len() },
+        "tokenize": { "train": train_report.to_string(), "held_out": valid_report.to_string() },
+        "training": {
+            "steps_run": args.steps - outcome.resumed_from,
+            "resumed_from": outcome.resumed_from,
+            "seconds": train_secs,
+            "validation_seconds": eval_secs,
+            "real_tokens": tokens,
+            "tokens_per_s": tokens as f64 / step_secs,
+            "padding_share": pad_share,
+        },
+        "held_out_before": before,
+        "held_out_after": after,
+        "normalizer": { "mean": normalizer.mean, "std": normalizer.std().ok() },
+        "wall_seconds": t0.elapsed().as_secs_f64(),
+    });
+    let report_path = args.out.join("report.json");
+    std::fs::write(&report_path, serde_json::to_string_pretty(&report)?)?;
+    println!(
+        "wrote {}, {} and {}",
+        report_path.display(),
+        args.out.join(train::PLOT_FILE).display(),
+        model_dir.display()
+    );
+    println!(
+        "\nheld-out pairwise accuracy {:.3} (95 % CI {:.3}–{:.3}, n = {}), seed {}, \
+         {:.0} training tokens/s; done in {:.0} s",
+        after.accuracy,
+        after.accuracy_ci95.0,
+        after.accuracy_ci95.1,
+        after.decided,
+        args.seed,
+        tokens as f64 / step_secs,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The SFT backbone: `--sft-dir`, else `<out>/sft/model`, else trained inline.
+fn backbone(
+    args: &Args,
+    train_pairs: &[HhPair],
+    ad: &Device,
+) -> Res<(Transformer, Tokenizer, String)> {
+    let special = SpecialTokens::default();
+    let inline_dir = args.out.join("sft");
+    for dir in [args.sft_dir.clone(), inline_dir.join("model")] {
+        let complete = [WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"]
+            .iter()
+            .all(|f| dir.join(f).is_file());
+        if complete {
+            let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"), &special)?;
+            let model = load_model(&dir, ad)?;
+            let source = format!(
+                "loaded from {} ({} parameters)",
+                dir.display(),
+                model.config.num_params()
+            );
+            return Ok((model, tokenizer, source));
+        }
+    }
+    println!(
+        "no SFT model in {} or {}: training one inline ({} steps)",
+        args.sft_dir.display(),
+        inline_dir.join("model").display(),
+        args.sft_steps
+    );
+    let t = Instant::now();
+    std::fs::create_dir_all(&inline_dir)?;
+    let tok_path = inline_dir.join("tokenizer.json");
+    let tokenizer = if tok_path.is_file() {
+        Tokenizer::from_file(&tok_path, &special)?
+    } else {
+        let texts = train_pairs
+            .iter()
+            .map(|p| format!("{}{}", p.prompt, p.chosen));
+        let tokenizer = Tokenizer::train_bpe_from_iter(texts, args.sft_vocab, &special, 2)?;
+        tokenizer.save(&tok_path)?;
+        tokenizer
+    };
+    let examples: Vec<SftExample> = train_pairs
+        .iter()
+        .map(|p| SftExample {
+            prompt: p.prompt.clone(),
+            completion: p.chosen.clone(),
+        })
+        .collect();
+    let data_cfg = SftDataConfig {
+        max_len: args.sft_max_len,
+        completion_only_loss: true,
+        batch_size: args.sft_batch,
+        seed: args.seed,
+    };
+    let (seqs, _) = tokenize_examples(&examples, &tokenizer, &data_cfg)?;
+    let data = SftBatches::new(seqs, tokenizer.pad_id(), &data_cfg);
+    let config = TransformerConfig::llama(
+        tokenizer.vocab_size(),
+        args.sft_d_model,
+        args.sft_layers,
+        args.sft_heads,
+        args.sft_kv_heads,
+        args.sft_d_ff,
+    )
+    .with_max_seq_len(args.sft_max_len.max(512));
+    let model = Transformer::new(&config, args.seed, ad)?;
+    let trainer = TrainerConfig {
+        total_steps: args.sft_steps,
+        schedule: LrSchedule::cosine(args.sft_lr, 10.min(args.sft_steps / 2), args.sft_steps, 0.1),
+        eval_every: 0,
+        save_every: 30,
+        seed: args.seed,
+        log_every: 10,
+        ..TrainerConfig::default()
+    };
+    let method = Sft::<Transformer>::new();
+    let out = train(
+        &method,
+        model,
+        &data,
+        None,
+        &trainer,
+        &inline_dir,
+        &ad.clone().without_autodiff(),
+    )?;
+    let model_dir = inline_dir.join("model");
+    save_model(&out.model.valid(), &model_dir)?;
+    tokenizer.save(model_dir.join("tokenizer.json"))?;
+    let source = format!(
+        "trained inline: {} steps of SFT in {:.0} s ({} parameters), saved in {}",
+        args.sft_steps,
+        t.elapsed().as_secs_f64(),
+        config.num_params(),
+        model_dir.display()
+    );
+    Ok((out.model, tokenizer, source))
+}
+
+/// A batch source that counts the real tokens of the batches it serves.
+struct Counting<'a> {
+    inner: &'a PairBatches,
+    tokens: Cell<usize>,
+}
+
+impl<'a> Counting<'a> {
+    fn new(inner: &'a PairBatches) -> Self {
+        Self {
+            inner,
+            tokens: Cell::new(0),
+        }
+    }
+}
+
+impl BatchSource for Counting<'_> {
+    type Batch = PairBatch;
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn batch(&self, index: usize, device: &Device) -> PairBatch {
+        let pairs = self.inner.pairs();
+        let n: usize = self
+            .inner
+            .batch_indices(index)
+            .iter()
+            .map(|&i| {
+                let p = &pairs[i];
+                2 * p.prompt.len() + p.chosen.len() + p.rejected.len()
+            })
+            .sum();
+        self.tokens.set(self.tokens.get() + n);
+        self.inner.batch(index, device)
+    }
+}
+
+/// Seconds spent in validation passes after step `after`: each validation record's wall time
+/// minus that of the training record logged just before it at the same step.
+fn eval_seconds(records: &[MetricRecord], after: usize) -> f64 {
+    records
+        .iter()
+        .filter(|r| r.split == "valid" && r.step > after)
+        .filter_map(|v| {
+            let t = records
+                .iter()
+                .rfind(|r| r.split == "train" && r.step == v.step)?
+                .wall_time_s?;
+            Some(v.wall_time_s? - t)
+        })
+        .sum()
+}
+
+fn print_report(before: &EvalReport, after: &EvalReport) {
+    println!("\nheld-out pairs: {}", after.pairs);
+    println!("                     before    after");
+    println!(
+        "accuracy            {:7.3}  {:7.3}",
+        before.accuracy, after.accuracy
+    );
+    println!(
+        "mean margin         {:+7.3}  {:+7.3}",
+        before.mean_margin, after.mean_margin
+    );
+    println!(
+        "log-loss            {:7.3}  {:7.3}",
+        before.log_loss, after.log_loss
+    );
+    println!(
+        "ECE ({} bins)       {:7.3}  {:7.3}",
+        after.calibration_bins.len(),
+        before.ece,
+        after.ece
+    );
+    println!(
+        "reward mean (all)   {:+7.3}  {:+7.3}",
+        before.all.mean, after.all.mean
+    );
+    println!(
+        "reward std (all)    {:7.3}  {:7.3}",
+        before.all.std, after.all.std
+    );
+    println!(
+        "accuracy 95 % CI after: {:.3}–{:.3}",
+        after.accuracy_ci95.0, after.accuracy_ci95.1
+    );
+    println!("reliability after (predicted → empirical, count):");
+    for b in after.calibration_bins.iter().filter(|b| b.count > 0) {
+        println!(
+            "  [{:.1}, {:.1})  {:.3} → {:.3}  ({})",
+            b.lo, b.hi, b.mean_predicted, b.empirical, b.count
+        );
+    }
+}
