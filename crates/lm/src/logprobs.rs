@@ -50,11 +50,11 @@ pub fn chunked_next_token_logprobs(
     }
     let n = t - 1;
     let chunk = chunk.clamp(1, n);
-    let mut parts = Vec::with_capacity(n.div_ceil(chunk));
+    let mut parts: Vec<Tensor<2>> = Vec::with_capacity(n.div_ceil(chunk));
     let mut start = 0;
     while start < n {
         let c = chunk.min(n - start);
-        let logits = project(hidden.clone().narrow(1, start, c));
+        let logits = project(after(parts.last(), hidden.clone().narrow(1, start, c)));
         let targets = ids.clone().narrow(1, start + 1, c).reshape([b, c, 1]);
         parts.push(log_softmax(logits, 2).gather(2, targets).reshape([b, c]));
         start += c;
@@ -77,14 +77,38 @@ pub fn chunked_token_entropy(
     if chunk >= t {
         return token_entropy(project(hidden));
     }
-    let mut parts = Vec::with_capacity(t.div_ceil(chunk));
+    let mut parts: Vec<Tensor<2>> = Vec::with_capacity(t.div_ceil(chunk));
     let mut start = 0;
     while start < t {
         let c = chunk.min(t - start);
-        parts.push(token_entropy(project(hidden.clone().narrow(1, start, c))));
+        let h = after(parts.last(), hidden.clone().narrow(1, start, c));
+        parts.push(token_entropy(project(h)));
         start += c;
     }
     Tensor::cat(parts, 1)
+}
+
+/// `x`, made to depend (with a zero contribution) on the previous chunk's result `prev`.
+///
+/// burn's backward pass runs the recorded operations level by level in reverse order of
+/// depth in the graph. Independent chunks share their levels, so the backward would build
+/// the `[B, c, V]` gradients of *every* chunk at one level before moving to the next, holding
+/// the logits-sized gradients of the whole batch at once. Chaining each chunk behind the
+/// previous one puts the chunks at disjoint depths: the backward finishes one chunk (and
+/// frees its buffers) before starting the next. The value of `x` is unchanged: the added
+/// term is `mask_fill(·, 0)` of `prev`, exactly zero even if `prev` is not finite.
+fn after(prev: Option<&Tensor<2>>, x: Tensor<3>) -> Tensor<3> {
+    let Some(prev) = prev.filter(|p| p.is_tracked()) else {
+        return x;
+    };
+    let [b, c, d] = x.dims();
+    let dep = prev
+        .clone()
+        .narrow(1, 0, 1)
+        .narrow(0, 0, 1)
+        .reshape([1, 1, 1]);
+    let all = dep.clone().zeros_like().equal_elem(0.0);
+    x + dep.mask_fill(all, 0.0).expand([b, c, d])
 }
 
 /// Positions per chunk so that one chunk holds at most `elements` logits of a batch of

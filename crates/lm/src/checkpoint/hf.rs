@@ -292,7 +292,7 @@ impl Weights<'_> {
         }
         let t = self.tensor(name, &[])?.reshape([shape[0], shape[1]]);
         Ok(Param::from_tensor(if transpose {
-            t.transpose()
+            super::transposed(t)
         } else {
             t
         }))

@@ -22,6 +22,24 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+/// Logits of a tied output projection: `hidden: [B, T, d]`, `embedding: [V, d]` →
+/// `[B, T, V]`, computed as `(E · hᵀ)ᵀ`.
+///
+/// Multiplying by the embedding itself rather than by a transposed view of it means the
+/// backward pass sends each call's `[V, d]` gradient straight into the embedding's own
+/// gradient (summed in place), instead of into a fresh transpose node per call. With
+/// per-token log-probs computed in chunks that is the difference between one `[V, d]`
+/// gradient buffer and one per chunk held at once (measured by
+/// `examples/bench_logprob_chunking.rs`), and it avoids re-laying out `Eᵀ` at every call.
+pub fn tied_logits(hidden: Tensor<3>, embedding: Tensor<2>) -> Tensor<3> {
+    let [b, t, d] = hidden.dims();
+    let [v, _] = embedding.dims();
+    embedding
+        .matmul(hidden.reshape([b * t, d]).transpose())
+        .transpose()
+        .reshape([b, t, v])
+}
+
 /// Seeded host-side initialiser: N(0, 0.02²) weights (GPT-2 / Llama), independent of the
 /// backend's global random state, so the same seed gives the same model on every backend
 /// and in concurrently running threads.

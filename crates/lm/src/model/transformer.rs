@@ -139,15 +139,7 @@ impl CausalLm for Transformer {
     fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
             Some(head) => head.forward(hidden),
-            None => {
-                let [b, t, d] = hidden.dims();
-                let w = self.embed.weight.val(); // [vocab, d]
-                hidden.reshape([b * t, d]).matmul(w.transpose()).reshape([
-                    b,
-                    t,
-                    self.config.vocab_size,
-                ])
-            }
+            None => super::tied_logits(hidden, self.embed.weight.val()),
         }
     }
 

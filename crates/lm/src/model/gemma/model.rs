@@ -10,7 +10,7 @@ use crate::causal_lm::{CausalLm, DEFAULT_LOGITS_CHUNK_ELEMENTS};
 use crate::error::LmError;
 use crate::kv_cache::KvCache;
 use crate::mask::{blocked_keys, positions_from_mask};
-use crate::model::{Attention, Block, GateActivation, Mlp, Norm, Rope};
+use crate::model::{Attention, Block, GateActivation, Mlp, Norm, Rope, tied_logits};
 
 /// The weights of one Gemma 3 decoder layer, projections in burn's `[in, out]` layout and
 /// norm scales γ centred on zero (the norm multiplies by `1 + γ`), as Hugging Face stores
@@ -57,8 +57,13 @@ pub struct Gemma3LayerWeights {
 /// every norm: RMSNorm with scale (1 + γ)
 /// ```
 ///
-/// Build one with [`Gemma3::new`] (random) or from Hugging Face weights with
-/// [`crate::checkpoint::load_gemma3_hf`].
+/// Build one with [`Gemma3::new`] (random), from Hugging Face weights with
+/// [`crate::checkpoint::load_gemma3_hf`], or from a GGUF file with
+/// [`crate::checkpoint::load_gemma3_gguf`]. It is a burn [`Module`] (train it, `clone()` it,
+/// take a no-grad `valid()` copy for reference scoring) and a [`CausalLm`], so the trainers,
+/// `generate` and reward-model backbones take it like any other model. Per-token log-probs
+/// project the 262 144-token vocabulary in chunks of positions
+/// ([`logits_chunk_elements`](Self::logits_chunk_elements)).
 #[derive(Module, Debug)]
 pub struct Gemma3 {
     /// Token embedding `[vocab, d_model]`; also the output projection.
@@ -278,12 +283,7 @@ impl CausalLm for Gemma3 {
     }
 
     fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
-        let [b, t, d] = hidden.dims();
-        let w = self.embed.weight.val(); // [vocab, d]
-        hidden
-            .reshape([b * t, d])
-            .matmul(w.transpose())
-            .reshape([b, t, self.config.vocab_size])
+        tied_logits(hidden, self.embed.weight.val())
     }
 
     fn hidden_cached(
