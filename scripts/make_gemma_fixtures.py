@@ -12,7 +12,15 @@ Two parts:
    with the logits of a full batch, of a left-padded batch, and a greedy continuation
    (KV-cached decoding past the window).
 
-2. `gguf PATH`: loads Gemma 3 270M from a GGUF file with transformers (which dequantises
+2. `tiny-gguf`: the same tiny model (with `query_pre_attn_scalar` = head_dim, the value a
+   GGUF file implies) written as a GGUF file with gguf-py the way llama.cpp's
+   `convert_hf_to_gguf.py` writes Gemma 3 (tensor names, norm weights stored as 1 + w,
+   `gemma3.*` metadata), checked by loading it back with transformers' GGUF loader (same
+   weights and layer kinds), with the model's logits:
+   `crates/lm/tests/fixtures/gemma3-tiny-gguf/{model.gguf, expected.json}`. This checks the
+   Rust GGUF mapping in CI without the 240 MB file.
+
+3. `gguf PATH`: loads Gemma 3 270M from a GGUF file with transformers (which dequantises
    it to float32; needs `pip install gguf`), and writes
    `crates/lm/tests/fixtures/gemma3-270m-gguf/expected.json`: for a few prompts the token
    ids (the GGUF tokenizer, BOS prepended), the log-prob of every next token, and a greedy
@@ -23,6 +31,7 @@ which Gemma applies as 1 + w) so that layout bugs show up as large errors.
 
 Run from the repo root:
     .venv-torch/bin/python scripts/make_gemma_fixtures.py
+    .venv-torch/bin/python scripts/make_gemma_fixtures.py tiny-gguf
     .venv-torch/bin/python scripts/make_gemma_fixtures.py gguf .cache/gemma3/gemma-3-270m-q4_k_m.gguf
 """
 
@@ -62,7 +71,7 @@ GGUF_PROMPTS = [
 GGUF_NEW = 16
 
 
-def tiny_config() -> Gemma3TextConfig:
+def tiny_config(query_pre_attn_scalar: int = 24) -> Gemma3TextConfig:
     return Gemma3TextConfig(
         vocab_size=128,
         hidden_size=32,
@@ -74,7 +83,7 @@ def tiny_config() -> Gemma3TextConfig:
         max_position_embeddings=64,
         rms_norm_eps=1e-6,
         sliding_window=4,
-        query_pre_attn_scalar=24,
+        query_pre_attn_scalar=query_pre_attn_scalar,
         hidden_activation="gelu_pytorch_tanh",
         rope_parameters={
             "full_attention": {"rope_type": "default", "rope_theta": 1_000_000.0},
@@ -210,6 +219,103 @@ def make_tiny() -> None:
     print("greedy:", result["greedy"]["new_tokens"])
 
 
+# llama.cpp's Gemma 3 tensor names (gguf-py MODEL_TENSORS for MODEL_ARCH.GEMMA3).
+GGUF_LAYER_NAMES = {
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "self_attn.q_norm": "attn_q_norm",
+    "self_attn.k_norm": "attn_k_norm",
+    "input_layernorm": "attn_norm",
+    "post_attention_layernorm": "post_attention_norm",
+    "pre_feedforward_layernorm": "ffn_norm",
+    "post_feedforward_layernorm": "post_ffw_norm",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+
+
+@torch.no_grad()
+def make_tiny_gguf() -> None:
+    import gguf
+    from transformers import AutoModelForCausalLM
+
+    out = FIXTURES / "gemma3-tiny-gguf"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    torch.manual_seed(0)
+    cfg = tiny_config(query_pre_attn_scalar=16)
+    model = Gemma3ForCausalLM(cfg).to(torch.float32)
+    big_init(model)
+    model.eval()
+    model.set_attn_implementation("eager")
+
+    path = out / "model.gguf"
+    w = gguf.GGUFWriter(str(path), "gemma3")
+    w.add_name("gemma3-tiny-random")
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_key_length(cfg.head_dim)
+    w.add_value_length(cfg.head_dim)
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    w.add_rope_freq_base(cfg.rope_parameters["full_attention"]["rope_theta"])
+    w.add_sliding_window(cfg.sliding_window)
+    # A minimal tokenizer section (transformers' GGUF loader expects one); ids only.
+    w.add_tokenizer_model("llama")
+    w.add_token_list([f"<t{i}>" for i in range(cfg.vocab_size)])
+    w.add_token_scores([0.0] * cfg.vocab_size)
+    w.add_token_types([1] * cfg.vocab_size)
+    w.add_bos_token_id(2)
+    w.add_eos_token_id(1)
+    w.add_pad_token_id(0)
+
+    def put(name: str, t: torch.Tensor) -> None:
+        w.add_tensor(name, t.detach().float().contiguous().numpy())
+
+    sd = model.state_dict()
+    put("token_embd.weight", sd["model.embed_tokens.weight"])
+    for i in range(cfg.num_hidden_layers):
+        for hf, gg in GGUF_LAYER_NAMES.items():
+            t = sd[f"model.layers.{i}.{hf}.weight"]
+            if "norm" in gg:
+                t = t + 1.0  # llama.cpp stores Gemma norms as 1 + w
+            put(f"blk.{i}.{gg}.weight", t)
+    put("output_norm.weight", sd["model.norm.weight"] + 1.0)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    # transformers' GGUF loader must read back exactly the weights written (names, the
+    # 1 + w norm convention, layouts), and the same layer kinds.
+    loaded = AutoModelForCausalLM.from_pretrained(out, gguf_file=path.name, dtype=torch.float32)
+    back = loaded.state_dict()
+    for k, v in sd.items():
+        err = (back[k] - v).abs().max().item()
+        assert err < 1e-6, f"{k}: transformers reads back a different tensor ({err})"
+    assert loaded.config.layer_types == model.config.layer_types
+    # It leaves query_pre_attn_scalar at its default 256 (no GGUF key; equal to head_dim for
+    # every Gemma 3 size but 27B), whereas llama.cpp scales by 1/sqrt(key_length) as the Rust
+    # loader does. Reference logits therefore come from the original model (scalar 16).
+    print("transformers GGUF query_pre_attn_scalar:", loaded.config.query_pre_attn_scalar)
+    ids = torch.tensor(INPUT_IDS)
+    logits = model(input_ids=ids, use_cache=False).logits.float()
+    with open(out / "expected.json", "w") as f:
+        json.dump(
+            {"input_ids": ids.tolist(), "logits": rounded(logits)}, f, separators=(",", ":")
+        )
+        f.write("\n")
+    for f in sorted(out.iterdir()):
+        print(f"{f.relative_to(REPO_ROOT)}: {f.stat().st_size} bytes")
+
+
 @torch.no_grad()
 def make_gguf(path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -284,6 +390,8 @@ def main() -> int:
     args = sys.argv[1:]
     if not args or args[0] == "tiny":
         make_tiny()
+    elif args[0] == "tiny-gguf":
+        make_tiny_gguf()
     elif args[0] == "gguf" and len(args) == 2:
         make_gguf(Path(args[1]))
     else:

@@ -21,6 +21,9 @@
 //! | `layer_kinds` | `gemma3.attention.sliding_window_pattern` (period, or one bool per layer, true = sliding) | period 6 (published) |
 //! | `query_pre_attn_scalar` | — | `head_dim`; `d_model / n_heads` for the 62-layer 27B (published) |
 //!
+//! (transformers' own GGUF loader leaves `query_pre_attn_scalar` at its default 256, which
+//! equals `head_dim` for every Gemma 3 size but 27B; llama.cpp and this loader use the table.)
+//!
 //! Tensors: `token_embd` (also the output projection; a separate `output.weight` is an
 //! error), `output_norm`, and per block `blk.N.` `attn_norm`, `attn_q`, `attn_k`, `attn_v`,
 //! `attn_q_norm`, `attn_k_norm`, `attn_output`, `post_attention_norm`, `ffn_norm`,
