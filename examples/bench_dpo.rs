@@ -20,8 +20,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::{Device, Distribution, Tensor};
 use clap::Parser;
+
+#[path = "common/bench.rs"]
+mod bench;
+use bench::{gemm_peak, status_mib, time};
 use lm::{Transformer, TransformerConfig, select_device};
 use policy_opt::dpo::{Dpo, DpoBatches, DpoLossConfig, ReferenceCache};
 use policy_opt::train::{BatchSource, TrainMethod, clip_grad_norm};
@@ -89,37 +92,9 @@ fn main() {
     }
 }
 
-/// Peak and current resident set of this process (MiB), from `/proc/self/status`.
+/// Peak and current resident set of this process (MiB).
 fn memory_mib() -> (Option<f64>, Option<f64>) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let read = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-    };
-    (read("VmHWM:"), read("VmRSS:"))
-}
-
-fn time<F: FnMut()>(iters: usize, mut f: F) -> f64 {
-    f();
-    let t = Instant::now();
-    for _ in 0..iters {
-        f();
-    }
-    t.elapsed().as_secs_f64() / iters as f64
-}
-
-/// f32 GEMM throughput of the device at 1024³ (FLOP/s), measured as `bench_lm` does.
-fn gemm_peak(device: &Device) -> f64 {
-    let a = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
-    let b = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
-    let secs = time(5, || {
-        let _ = a.clone().matmul(b.clone()).into_data();
-    });
-    2.0 * 1024f64.powi(3) / secs
+    (status_mib("VmHWM:"), status_mib("VmRSS:"))
 }
 
 /// Runs `--mode cached` and `--mode frozen` as child processes, measures the GEMM rate, and

@@ -7,11 +7,13 @@
 //! RLHF_DEVICE=wgpu cargo run --release --features wgpu --example bench_lm
 //! ```
 
-use std::time::Instant;
-
 use burn::module::Module;
-use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::tensor::{Distribution, Int, Tensor};
 use clap::Parser;
+
+#[path = "common/bench.rs"]
+mod bench;
+use bench::{gemm_peak, time};
 use lm::{
     CausalLm, GenerationConfig, SamplingConfig, Transformer, TransformerConfig, generate,
     select_device,
@@ -52,25 +54,6 @@ struct Args {
     no_cache_run: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-fn time<F: FnMut()>(iters: usize, mut f: F) -> f64 {
-    f();
-    let t = Instant::now();
-    for _ in 0..iters {
-        f();
-    }
-    t.elapsed().as_secs_f64() / iters as f64
-}
-
-/// f32 GEMM throughput of the device at 1024³ (FLOP/s), the yardstick for model FLOP/s.
-fn gemm_peak(device: &Device) -> f64 {
-    let a = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
-    let b = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
-    let secs = time(5, || {
-        let _ = a.clone().matmul(b.clone()).into_data();
-    });
-    2.0 * 1024f64.powi(3) / secs
 }
 
 fn main() {

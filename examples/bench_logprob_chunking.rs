@@ -18,6 +18,9 @@ use std::time::Instant;
 
 use burn::tensor::{Int, Tensor, TensorData};
 use clap::Parser;
+
+#[path = "common/bench.rs"]
+mod bench;
 use lm::causal_lm::DEFAULT_LOGITS_CHUNK_ELEMENTS;
 use lm::logprobs::chunk_positions;
 use lm::{CausalLm, Gemma3, Gemma3Config, select_device};
@@ -46,12 +49,7 @@ struct Args {
 }
 
 fn status_mib(key: &str) -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    bench::status_mib(key).unwrap_or(f64::NAN)
 }
 
 fn run_child(args: &Args, mode: &str) {

@@ -25,16 +25,17 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use clap::Parser;
+
+#[path = "common/inline_sft.rs"]
+mod inline_sft;
+use inline_sft::{InlineSft, train_inline_sft};
 use lm::checkpoint::{load_model, save_model};
 use lm::tokenizer::{SpecialTokens, Tokenizer};
-use lm::{
-    GenerationConfig, SamplingConfig, Transformer, TransformerConfig, generate, select_device,
-};
+use lm::{GenerationConfig, SamplingConfig, Transformer, generate, select_device};
 use policy_opt::dpo::{
     Dpo, DpoBatches, DpoLossConfig, DpoLossType, ReferenceCache, sampled_kl, train_dpo,
 };
-use policy_opt::sft::{Sft, SftBatches, SftDataConfig, SftExample, tokenize_examples};
-use policy_opt::train::{LrSchedule, TrainerConfig, evaluate, train};
+use policy_opt::train::{LrSchedule, TrainerConfig, evaluate};
 use pref_data::{
     BatchConfig, BatchSource, ChatTemplate, HhPair, Mode, PairBatches, PreferencePair,
     SplitFractions, TokenizeConfig, locate_hh, read_hh, split_by_prompt, tokenize_pairs,
@@ -492,65 +493,22 @@ fn sft_model(
         args.sft_steps,
         inline_dir.display()
     );
-    std::fs::create_dir_all(&inline_dir)?;
-    let examples: Vec<SftExample> = train_pairs
-        .iter()
-        .map(|p| SftExample {
-            prompt: p.prompt.clone(),
-            completion: p.chosen.clone(),
-        })
-        .collect();
-    let tok_path = inline_dir.join("tokenizer.json");
-    let tokenizer = if tok_path.is_file() {
-        Tokenizer::from_file(&tok_path, &special)?
-    } else {
-        let texts = examples
-            .iter()
-            .map(|e| format!("{}{}", e.prompt, e.completion));
-        let t = Tokenizer::train_bpe_from_iter(texts, args.sft_vocab, &special, 2)?;
-        t.save(&tok_path)?;
-        t
-    };
-    let data_cfg = SftDataConfig {
+    let cfg = InlineSft {
+        vocab: args.sft_vocab,
+        d_model: args.sft_d_model,
+        layers: args.sft_layers,
+        heads: args.sft_heads,
+        kv_heads: args.sft_kv_heads,
+        d_ff: args.sft_d_ff,
         max_len: args.sft_max_len,
-        completion_only_loss: true,
-        batch_size: args.sft_batch,
-        seed: args.seed,
-    };
-    let (seqs, rep) = tokenize_examples(&examples, &tokenizer, &data_cfg)?;
-    println!("SFT data: {rep:?}");
-    let data = SftBatches::new(seqs, tokenizer.pad_id(), &data_cfg);
-    let config = TransformerConfig::llama(
-        tokenizer.vocab_size(),
-        args.sft_d_model,
-        args.sft_layers,
-        args.sft_heads,
-        args.sft_kv_heads,
-        args.sft_d_ff,
-    )
-    .with_max_seq_len(args.sft_max_len.max(512));
-    let model = Transformer::new(&config, args.seed, &device.clone().autodiff())?;
-    let trainer = TrainerConfig {
-        total_steps: args.sft_steps,
-        schedule: LrSchedule::cosine(args.sft_lr, 20.min(args.sft_steps / 5), args.sft_steps, 0.1),
-        eval_every: 0,
+        batch: args.sft_batch,
+        steps: args.sft_steps,
+        lr: args.sft_lr,
+        warmup: 20.min(args.sft_steps / 5),
         save_every: 50,
         seed: args.seed,
-        log_every: 10,
-        ..TrainerConfig::default()
     };
-    let out = train(
-        &Sft::<Transformer>::new(),
-        model,
-        &data,
-        None,
-        &trainer,
-        &inline_dir,
-        device,
-    )?;
-    let model = out.model.valid();
-    let dir = inline_dir.join("model");
-    save_model(&model, &dir)?;
-    tokenizer.save(dir.join("tokenizer.json"))?;
-    Ok((tokenizer, dir, true))
+    let out = train_inline_sft(&cfg, train_pairs, &inline_dir, device)?;
+    println!("SFT data: {:?}", out.report);
+    Ok((out.tokenizer, out.model_dir, true))
 }

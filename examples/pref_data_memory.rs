@@ -26,6 +26,9 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use clap::Parser;
+
+#[path = "common/bench.rs"]
+mod bench;
 use lm::tokenizer::{SpecialTokens, Tokenizer};
 use pref_data::{
     BatchConfig, BatchSource, ChatTemplate, JsonlReader, Message, PairBatches, PairChunks,
@@ -128,17 +131,9 @@ fn synthetic_pair(rng: &mut StdRng) -> PreferencePair {
     pair
 }
 
-/// Peak and current resident set size in MB, from `/proc/self/status`.
+/// Peak and current resident set size in MiB, from `/proc/self/status`.
 fn rss_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
+    let field = |key| bench::status_mib(key).unwrap_or(f64::NAN);
     (field("VmHWM:"), field("VmRSS:"))
 }
 

@@ -36,10 +36,13 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use clap::Parser;
-use lm::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, load_model, save_model};
+
+#[path = "common/inline_sft.rs"]
+mod inline_sft;
+use inline_sft::{InlineSft, train_inline_sft};
+use lm::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, load_model};
 use lm::tokenizer::{SpecialTokens, Tokenizer};
-use lm::{Transformer, TransformerConfig, select_device};
-use policy_opt::sft::{Sft, SftBatches, SftDataConfig, SftExample, tokenize_examples};
+use lm::{Transformer, select_device};
 use pref_data::{
     BatchConfig, BatchSource, ChatTemplate, HhPair, Mode, PaddingSide, PairBatch, PairBatches,
     PreferencePair, SplitFractions, TokenizeConfig, locate_hh, read_hh, split_by_prompt,
@@ -361,73 +364,35 @@ fn backbone(
         args.sft_steps
     );
     let t = Instant::now();
-    std::fs::create_dir_all(&inline_dir)?;
-    let tok_path = inline_dir.join("tokenizer.json");
-    let tokenizer = if tok_path.is_file() {
-        Tokenizer::from_file(&tok_path, &special)?
-    } else {
-        let texts = train_pairs
-            .iter()
-            .map(|p| format!("{}{}", p.prompt, p.chosen));
-        let tokenizer = Tokenizer::train_bpe_from_iter(texts, args.sft_vocab, &special, 2)?;
-        tokenizer.save(&tok_path)?;
-        tokenizer
-    };
-    let examples: Vec<SftExample> = train_pairs
-        .iter()
-        .map(|p| SftExample {
-            prompt: p.prompt.clone(),
-            completion: p.chosen.clone(),
-        })
-        .collect();
-    let data_cfg = SftDataConfig {
+    let cfg = InlineSft {
+        vocab: args.sft_vocab,
+        d_model: args.sft_d_model,
+        layers: args.sft_layers,
+        heads: args.sft_heads,
+        kv_heads: args.sft_kv_heads,
+        d_ff: args.sft_d_ff,
         max_len: args.sft_max_len,
-        completion_only_loss: true,
-        batch_size: args.sft_batch,
-        seed: args.seed,
-    };
-    let (seqs, _) = tokenize_examples(&examples, &tokenizer, &data_cfg)?;
-    let data = SftBatches::new(seqs, tokenizer.pad_id(), &data_cfg);
-    let config = TransformerConfig::llama(
-        tokenizer.vocab_size(),
-        args.sft_d_model,
-        args.sft_layers,
-        args.sft_heads,
-        args.sft_kv_heads,
-        args.sft_d_ff,
-    )
-    .with_max_seq_len(args.sft_max_len.max(512));
-    let model = Transformer::new(&config, args.seed, ad)?;
-    let trainer = TrainerConfig {
-        total_steps: args.sft_steps,
-        schedule: LrSchedule::cosine(args.sft_lr, 10.min(args.sft_steps / 2), args.sft_steps, 0.1),
-        eval_every: 0,
+        batch: args.sft_batch,
+        steps: args.sft_steps,
+        lr: args.sft_lr,
+        warmup: 10.min(args.sft_steps / 2),
         save_every: 30,
         seed: args.seed,
-        log_every: 10,
-        ..TrainerConfig::default()
     };
-    let method = Sft::<Transformer>::new();
-    let out = train(
-        &method,
-        model,
-        &data,
-        None,
-        &trainer,
+    let out = train_inline_sft(
+        &cfg,
+        train_pairs,
         &inline_dir,
         &ad.clone().without_autodiff(),
     )?;
-    let model_dir = inline_dir.join("model");
-    save_model(&out.model.valid(), &model_dir)?;
-    tokenizer.save(model_dir.join("tokenizer.json"))?;
     let source = format!(
         "trained inline: {} steps of SFT in {:.0} s ({} parameters), saved in {}",
         args.sft_steps,
         t.elapsed().as_secs_f64(),
-        config.num_params(),
-        model_dir.display()
+        out.model.config.num_params(),
+        out.model_dir.display()
     );
-    Ok((out.model, tokenizer, source))
+    Ok((out.model, out.tokenizer, source))
 }
 
 /// A batch source that counts the real tokens of the batches it serves.
