@@ -139,7 +139,7 @@ impl TransformerConfig {
     /// Checks that the numbers fit together.
     pub fn validate(&self) -> Result<(), LmError> {
         let bad = |field: &'static str, reason: String| Err(LmError::Config { field, reason });
-        for (field, value) in [
+        check_nonzero(&[
             ("vocab_size", self.vocab_size),
             ("d_model", self.d_model),
             ("n_layers", self.n_layers),
@@ -147,11 +147,7 @@ impl TransformerConfig {
             ("n_kv_heads", self.n_kv_heads),
             ("d_ff", self.d_ff),
             ("max_seq_len", self.max_seq_len),
-        ] {
-            if value == 0 {
-                return bad(field, "must be at least 1, got 0".into());
-            }
-        }
+        ])?;
         if !self.d_model.is_multiple_of(self.n_heads) {
             return bad(
                 "n_heads",
@@ -161,15 +157,7 @@ impl TransformerConfig {
                 ),
             );
         }
-        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
-            return bad(
-                "n_kv_heads",
-                format!(
-                    "must divide n_heads = {}, got {}",
-                    self.n_heads, self.n_kv_heads
-                ),
-            );
-        }
+        check_kv_heads(self.n_heads, self.n_kv_heads)?;
         if let PositionKind::Rope { theta } = self.positions {
             if !self.head_dim().is_multiple_of(2) {
                 return bad(
@@ -181,10 +169,7 @@ impl TransformerConfig {
                 return bad("positions.theta", format!("must be > 1, got {theta}"));
             }
         }
-        if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) {
-            return bad("norm_eps", format!("must be > 0, got {}", self.norm_eps));
-        }
-        Ok(())
+        check_positive("norm_eps", self.norm_eps)
     }
 
     /// Number of trainable parameters a model of this configuration has.
@@ -216,6 +201,39 @@ impl TransformerConfig {
         };
         self.vocab_size * d + pos + self.n_layers * (attn + mlp + 2 * norm) + norm + head
     }
+}
+
+/// `Err` naming the first field whose value is 0 (shared by every model configuration).
+pub(crate) fn check_nonzero(fields: &[(&'static str, usize)]) -> Result<(), LmError> {
+    match fields.iter().find(|(_, v)| *v == 0) {
+        Some(&(field, _)) => Err(LmError::Config {
+            field,
+            reason: "must be at least 1, got 0".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Grouped-query attention needs `n_kv_heads` to divide `n_heads`.
+pub(crate) fn check_kv_heads(n_heads: usize, n_kv_heads: usize) -> Result<(), LmError> {
+    if n_heads.is_multiple_of(n_kv_heads) {
+        return Ok(());
+    }
+    Err(LmError::Config {
+        field: "n_kv_heads",
+        reason: format!("must divide n_heads = {n_heads}, got {n_kv_heads}"),
+    })
+}
+
+/// A finite value above 0 (epsilons, scales).
+pub(crate) fn check_positive(field: &'static str, value: f64) -> Result<(), LmError> {
+    if value.is_finite() && value > 0.0 {
+        return Ok(());
+    }
+    Err(LmError::Config {
+        field,
+        reason: format!("must be > 0, got {value}"),
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{check_kv_heads, check_nonzero, check_positive};
 use crate::error::LmError;
 
 /// Attention span of one Gemma 3 layer.
@@ -144,7 +145,7 @@ impl Gemma3Config {
     /// Checks that the numbers fit together.
     pub fn validate(&self) -> Result<(), LmError> {
         let bad = |field: &'static str, reason: String| Err(LmError::Config { field, reason });
-        for (field, value) in [
+        check_nonzero(&[
             ("vocab_size", self.vocab_size),
             ("d_model", self.d_model),
             ("n_layers", self.n_layers),
@@ -154,20 +155,8 @@ impl Gemma3Config {
             ("d_ff", self.d_ff),
             ("max_seq_len", self.max_seq_len),
             ("sliding_window", self.sliding_window),
-        ] {
-            if value == 0 {
-                return bad(field, "must be at least 1, got 0".into());
-            }
-        }
-        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
-            return bad(
-                "n_kv_heads",
-                format!(
-                    "must divide n_heads = {}, got {}",
-                    self.n_heads, self.n_kv_heads
-                ),
-            );
-        }
+        ])?;
+        check_kv_heads(self.n_heads, self.n_kv_heads)?;
         if !self.head_dim.is_multiple_of(2) {
             return bad(
                 "head_dim",
@@ -182,15 +171,8 @@ impl Gemma3Config {
                 return bad(field, format!("must be > 1, got {theta}"));
             }
         }
-        if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) {
-            return bad("norm_eps", format!("must be > 0, got {}", self.norm_eps));
-        }
-        if !(self.query_pre_attn_scalar.is_finite() && self.query_pre_attn_scalar > 0.0) {
-            return bad(
-                "query_pre_attn_scalar",
-                format!("must be > 0, got {}", self.query_pre_attn_scalar),
-            );
-        }
+        check_positive("norm_eps", self.norm_eps)?;
+        check_positive("query_pre_attn_scalar", self.query_pre_attn_scalar)?;
         if self.layer_kinds.len() != self.n_layers {
             return bad(
                 "layer_kinds",
