@@ -225,7 +225,7 @@ fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
         .init();
     let batch = source.batch(0, &ad);
     let step_s = time(args.iters, || {
-        let out = method.step(&model, &batch);
+        let out = method.step(&model, &batch).expect("DPO step");
         let grads = GradientsParams::from_grads(out.loss.backward(), &model);
         let (grads, _) = clip_grad_norm(&model, grads, 1.0);
         model = optim.step(1e-6, model.clone(), grads);
@@ -317,7 +317,7 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
             .sum()
             .into_scalar::<f32>() as f64;
         let t = Instant::now();
-        let out = method.step(&model, &batch);
+        let out = method.step(&model, &batch).expect("DPO step");
         let loss = out.loss.clone().into_scalar::<f32>();
         let grads = GradientsParams::from_grads(out.loss.backward(), &model);
         let (grads, _) = clip_grad_norm(&model, grads, 1.0);

@@ -425,7 +425,7 @@ fn held_out(
     data: &DpoBatches,
     device: &Device,
 ) -> Res<HeldOut> {
-    let v = evaluate(method, policy, data, None, device);
+    let v = evaluate(method, policy, data, None, device)?;
     let get = |k: &str| v.iter().find(|(n, _)| *n == k).map_or(f64::NAN, |x| x.1);
     // The policy's own ranking, from its summed log-probs (a cache of the policy).
     let own = ReferenceCache::compute(policy, data.pair_batches(), device)?;

@@ -165,8 +165,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let method = Sft::<Transformer>::new();
-    let before = evaluate(&method, &model.valid(), &valid_data, None, &device);
-    let ppl = |v: &[(&str, f64)]| {
+    let before = evaluate(&method, &model.valid(), &valid_data, None, &device)?;
+    let ppl = |v: &[(policy_opt::train::MetricName, f64)]| {
         v.iter()
             .find(|(k, _)| *k == "perplexity")
             .map_or(f64::NAN, |x| x.1)
@@ -195,7 +195,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let train_secs = t_train.elapsed().as_secs_f64();
     let infer = outcome.model.valid();
-    let after = evaluate(&method, &infer, &valid_data, None, &device);
+    let after = evaluate(&method, &infer, &valid_data, None, &device)?;
     println!(
         "validation perplexity: {:.1} → {:.1}  ({} steps in {:.0} s)",
         ppl(&before),

@@ -21,7 +21,6 @@ pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod error;
-pub mod fs;
 pub mod generate;
 pub mod gguf_tokenizer;
 pub mod head;

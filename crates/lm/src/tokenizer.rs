@@ -1023,10 +1023,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TokenizerError> {
             message: format!("`{}` does not name a file", path.display()),
         });
     }
-    crate::fs::write_atomic(path, bytes).map_err(|(path, source)| TokenizerError::Io {
+    rlhf_core::write_atomic(path, bytes).map_err(|e| TokenizerError::Io {
         action: "writing",
-        path,
-        source,
+        path: e.path,
+        source: e.source,
     })
 }
 

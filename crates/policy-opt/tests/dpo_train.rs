@@ -108,8 +108,8 @@ fn frozen_and_cached_references_give_the_same_loss() {
     // Every batch, on the training (autodiff) device: same loss and metrics.
     let ad = dev.clone().autodiff();
     for i in 0..data.len() {
-        let a = m_cached.step(&policy, &cached.batch(i, &ad));
-        let b = m_frozen.step(&policy, &plain.batch(i, &ad));
+        let a = m_cached.step(&policy, &cached.batch(i, &ad)).unwrap();
+        let b = m_frozen.step(&policy, &plain.batch(i, &ad)).unwrap();
         let (la, lb) = (
             a.loss.into_scalar::<f32>() as f64,
             b.loss.into_scalar::<f32>() as f64,
@@ -335,7 +335,11 @@ fn soft_labels_make_the_sigmoid_loss_a_cross_entropy() {
         })
         .sum::<f64>()
         / pc.len() as f64;
-    let got = method.step(&policy, &batch).loss.into_scalar::<f32>() as f64;
+    let got = method
+        .step(&policy, &batch)
+        .unwrap()
+        .loss
+        .into_scalar::<f32>() as f64;
     assert_abs_diff_eq!(got, want, epsilon = 1e-5);
 
     // Hard-label losses refuse them before training.

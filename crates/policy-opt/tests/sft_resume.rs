@@ -5,8 +5,8 @@ use burn::tensor::Device;
 use lm::{Transformer, TransformerConfig};
 use policy_opt::sft::{Sft, SftBatch, SftBatches, SftDataConfig, SftSequence};
 use policy_opt::train::{
-    BatchSource, LrSchedule, MetricRecord, StepOutput, TrainError, TrainMethod, TrainerConfig,
-    list_checkpoints, train,
+    BatchSource, LrSchedule, MetricRecord, StepError, StepOutput, TrainError, TrainMethod,
+    TrainerConfig, list_checkpoints, train,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -151,13 +151,13 @@ impl TrainMethod for Poisoned {
     fn name(&self) -> &'static str {
         "poisoned"
     }
-    fn step(&self, model: &Transformer, batch: &SftBatch) -> StepOutput {
+    fn step(&self, model: &Transformer, batch: &SftBatch) -> Result<StepOutput, StepError> {
         self.calls.set(self.calls.get() + 1);
-        let mut out = self.inner.step(model, batch);
+        let mut out = self.inner.step(model, batch)?;
         if self.calls.get() >= self.bad_from {
             out.loss = out.loss * f64::NAN;
         }
-        out
+        Ok(out)
     }
 }
 

@@ -209,22 +209,16 @@ where
             source,
         }
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let file_name = path
+    let gzip = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io_err("creating a temporary file for"))?;
-    let gzip = file_name.ends_with(".gz");
-
-    let buffered = BufWriter::with_capacity(BUF_SIZE, tmp.as_file());
+        .is_some_and(|n| n.to_string_lossy().ends_with(".gz"));
+    let atomic_err = |e: rlhf_core::fs::AtomicWriteError| DataError::Io {
+        path: e.path,
+        action: e.action,
+        source: e.source,
+    };
+    let mut file = rlhf_core::AtomicFile::create(path).map_err(atomic_err)?;
+    let buffered = BufWriter::with_capacity(BUF_SIZE, &mut file);
     let count = if gzip {
         let mut encoder = GzEncoder::new(buffered, Compression::default());
         let count = write_records(path, &mut encoder, records)?;
@@ -237,20 +231,7 @@ where
         buffered.flush().map_err(io_err("writing"))?;
         count
     };
-    tmp.as_file().sync_all().map_err(io_err("syncing"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Temporary files are created private (0600); data files are not secrets.
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io_err("setting permissions of"))?;
-    }
-    tmp.persist(path).map_err(|e| DataError::Io {
-        path: path.to_path_buf(),
-        action: "renaming the temporary file onto",
-        source: e.error,
-    })?;
+    file.commit().map_err(atomic_err)?;
     Ok(count)
 }
 

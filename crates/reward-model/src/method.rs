@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use pref_data::{PairBatch, RankedBatch};
-use train::{StepOutput, TrainMethod};
+use train::{StepError, StepOutput, TrainMethod};
 
 use crate::error::RmResult;
 use crate::loss::{
@@ -56,7 +56,7 @@ impl<M: RewardModel + Module + Clone> TrainMethod for PairwiseRm<M> {
         "reward_model"
     }
 
-    fn step(&self, model: &M, batch: &PairBatch) -> StepOutput {
+    fn step(&self, model: &M, batch: &PairBatch) -> Result<StepOutput, StepError> {
         let b = batch.num_pairs();
         let rewards = model.score(batch.ids.clone(), batch.attention_mask.clone());
         let chosen = rewards.clone().slice(0..b);
@@ -74,19 +74,15 @@ impl<M: RewardModel + Module + Clone> TrainMethod for PairwiseRm<M> {
         let correct = (delta.clone().sign() * direction)
             .mul_scalar(0.5)
             .add_scalar(0.5);
-        let mut metrics = vec![
-            ("accuracy", weighted_mean(correct, Some(w.clone()))),
-            ("margin", weighted_mean(delta, Some(w.clone()))),
-            ("reward", rewards.detach().mean()),
-        ];
+        let mut step = StepOutput::new(out.loss)
+            .with_metric("accuracy", weighted_mean(correct, Some(w.clone())))
+            .with_metric("margin", weighted_mean(delta, Some(w.clone())))
+            .with_metric("reward", rewards.mean())
+            .with_weight(w.sum().into_scalar::<f32>() as f64);
         if let Some(c) = out.centering {
-            metrics.push(("centering", c.detach()));
+            step = step.with_metric("centering", c);
         }
-        StepOutput {
-            loss: out.loss,
-            metrics,
-            weight: w.sum().into_scalar::<f32>() as f64,
-        }
+        Ok(step)
     }
 }
 
@@ -122,7 +118,7 @@ impl<M: RewardModel + Module + Clone> TrainMethod for RankedRm<M> {
         "reward_model_ranked"
     }
 
-    fn step(&self, model: &M, batch: &RankedBatch) -> StepOutput {
+    fn step(&self, model: &M, batch: &RankedBatch) -> Result<StepOutput, StepError> {
         let k = batch.k;
         let b = batch.indices.len();
         let rewards = model
@@ -131,15 +127,11 @@ impl<M: RewardModel + Module + Clone> TrainMethod for RankedRm<M> {
         let loss = self.loss.forward(rewards.clone());
         let r = rewards.detach();
         let (accuracy, margin) = ranked_pair_metrics(r.clone());
-        StepOutput {
-            loss,
-            metrics: vec![
-                ("accuracy", accuracy),
-                ("margin", margin),
-                ("reward", r.mean()),
-            ],
-            weight: b as f64,
-        }
+        Ok(StepOutput::new(loss)
+            .with_metric("accuracy", accuracy)
+            .with_metric("margin", margin)
+            .with_metric("reward", r.mean())
+            .with_weight(b as f64))
     }
 }
 

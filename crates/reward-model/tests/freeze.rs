@@ -62,7 +62,7 @@ fn gradients_reach_only_unfrozen_parameters() {
     let model = tiny_rm(1).freeze_lower(1).unwrap();
     let method = PairwiseRm::new(&PairwiseLossConfig::default()).unwrap();
     let data = pair_batches(8, 3);
-    let out = method.step(&model, &data.batch(0, &device()));
+    let out = method.step(&model, &data.batch(0, &device())).unwrap();
     let grads = GradientsParams::from_grads(out.loss.backward(), &model);
     let bb = &model.backbone;
     let (with, without) = grad_counts(&bb.embed, &grads);
@@ -127,7 +127,9 @@ fn frozen_parameters_are_unchanged_after_an_optimizer_step() {
 fn freezing_zero_layers_trains_everything() {
     let model = tiny_rm(3).freeze_lower(0).unwrap();
     let method = PairwiseRm::new(&PairwiseLossConfig::default()).unwrap();
-    let out = method.step(&model, &pair_batches(8, 5).batch(0, &device()));
+    let out = method
+        .step(&model, &pair_batches(8, 5).batch(0, &device()))
+        .unwrap();
     let grads = GradientsParams::from_grads(out.loss.backward(), &model);
     // Tied embeddings: the output projection is unused by a reward model, but the input
     // embedding receives gradients through the lookup.

@@ -109,7 +109,7 @@ fn soft_labels_train_towards_their_probabilities() {
         &device(),
     )
     .unwrap();
-    let values = evaluate(&method, &out.model.valid(), &data, None, &device());
+    let values = evaluate(&method, &out.model.valid(), &data, None, &device()).unwrap();
     let margin = values.iter().find(|v| v.0 == "margin").unwrap().1;
     assert!(
         (margin - 4f64.ln()).abs() < 0.5,
@@ -279,8 +279,8 @@ fn ranked_training_learns_orderings_with_both_losses() {
         let (data, valid) = (rankings(32, 3, 40), rankings(12, 3, 41));
         let dir = tempfile::tempdir().unwrap();
         let model = tiny_rm(8);
-        let acc = |v: &[(&str, f64)]| v.iter().find(|x| x.0 == "accuracy").unwrap().1;
-        let before = acc(&evaluate(&method, &model.valid(), &valid, None, &device()));
+        let acc = |v: &[(train::MetricName, f64)]| v.iter().find(|x| x.0 == "accuracy").unwrap().1;
+        let before = acc(&evaluate(&method, &model.valid(), &valid, None, &device()).unwrap());
         let out = train(
             &method,
             model,
@@ -291,13 +291,7 @@ fn ranked_training_learns_orderings_with_both_losses() {
             &device(),
         )
         .unwrap();
-        let after = acc(&evaluate(
-            &method,
-            &out.model.valid(),
-            &valid,
-            None,
-            &device(),
-        ));
+        let after = acc(&evaluate(&method, &out.model.valid(), &valid, None, &device()).unwrap());
         assert!(after >= 0.9, "{kind:?}: pair accuracy {before} → {after}");
     }
 }

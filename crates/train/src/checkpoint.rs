@@ -4,7 +4,7 @@
 //! ```text
 //! checkpoints/step-000120/model.bpk       burnpack: weights with their parameter ids
 //! checkpoints/step-000120/optimizer.bpk   burnpack: AdamW moments keyed by parameter id
-//! checkpoints/step-000120/state.json      {"step": 120, "config": {...}}
+//! checkpoints/step-000120/state.json      {"step": 120, "config": {...}, "method": {...}}
 //! ```
 //! A checkpoint is written into a temporary folder that is renamed into place when complete,
 //! so a crash leaves either the previous checkpoints or the new one, never a torn one.
@@ -28,6 +28,11 @@ pub struct TrainerState {
     pub step: usize,
     /// The settings of the run that wrote the checkpoint.
     pub config: TrainerConfig,
+    /// The method's own state at this step (a KL controller's β, a reward normaliser's
+    /// statistics, the position in a prompt stream), as the method serialised it; absent for
+    /// methods without state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<serde_json::Value>,
 }
 
 fn ckpt_err(path: &Path, message: impl std::fmt::Display) -> TrainError {

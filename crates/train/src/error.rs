@@ -99,6 +99,27 @@ pub enum TrainError {
     /// Preparing the data failed.
     #[error("data: {0}")]
     Data(String),
+
+    /// A method's step failed on a batch (e.g. a batch that does not fit the loss).
+    #[error("{method} step {step}: {source}")]
+    Step {
+        /// The method's name.
+        method: String,
+        /// The optimizer step (1-based) being computed.
+        step: usize,
+        /// Why.
+        #[source]
+        source: crate::method::StepError,
+    },
+
+    /// The state a method stored with a checkpoint cannot be read back.
+    #[error("checkpoint {}: method state: {message}", path.display())]
+    MethodState {
+        /// The checkpoint's `state.json`.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Result alias for the training utilities.

@@ -176,9 +176,8 @@ impl MetricsWriter {
                     kept.push('\n');
                 }
             }
-            let tmp = temp_sibling(path);
-            fs::write(&tmp, kept.as_bytes()).map_err(|source| io_err(&tmp, source))?;
-            fs::rename(&tmp, path).map_err(|source| io_err(path, source))?;
+            rlhf_core::write_atomic(path, kept.as_bytes())
+                .map_err(|e| io_err(&e.path, e.source))?;
         }
         Self::append(path)
     }
@@ -268,12 +267,6 @@ fn create_parent(path: &Path) -> Result<(), TrainError> {
         }
         _ => Ok(()),
     }
-}
-
-fn temp_sibling(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".truncating.tmp");
-    path.with_file_name(name)
 }
 
 #[cfg(test)]

@@ -72,6 +72,11 @@ impl TrainProgress {
         self.bar.set_message(format_values(values));
     }
 
+    /// Sets the position to `step` completed steps, keeping the message.
+    pub fn set_position(&self, step: usize) {
+        self.bar.set_position(step as u64);
+    }
+
     /// Prints `line` above the bar without garbling it. A hidden bar prints nothing, so output
     /// that must always appear belongs in a log or the metrics file instead.
     pub fn println(&self, line: impl AsRef<str>) {

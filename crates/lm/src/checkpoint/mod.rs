@@ -30,7 +30,7 @@ pub(crate) fn transposed(t: burn::tensor::Tensor<2>) -> burn::tensor::Tensor<2> 
     burn::tensor::Tensor::from_data(t.transpose().into_data(), &device)
 }
 
-/// Writes `bytes` to `path` atomically (see [`crate::fs::write_atomic`]).
+/// Writes `bytes` to `path` atomically (see [`rlhf_core::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LmError> {
-    crate::fs::write_atomic(path, bytes).map_err(|(p, e)| LmError::io("writing", p, e))
+    rlhf_core::write_atomic(path, bytes).map_err(|e| LmError::io("writing", e.path, e.source))
 }

@@ -9,7 +9,9 @@ use lm::CausalLm;
 use super::data::{DpoBatch, DpoBatches};
 use super::reference::{FrozenReference, split_pairs};
 use super::{DpoError, DpoLoss, PairLogps};
-use crate::train::{StepOutput, TrainError, TrainMethod, TrainOutcome, TrainerConfig, train};
+use crate::train::{
+    StepError, StepOutput, TrainError, TrainMethod, TrainOutcome, TrainerConfig, train,
+};
 
 /// Direct preference optimisation of any [`CausalLm`] with a [`DpoLoss`] (Rafailov et al.
 /// 2023; TRL's `DPOTrainer`).
@@ -121,28 +123,26 @@ impl<M: CausalLm + Module> TrainMethod for Dpo<M> {
         "dpo"
     }
 
-    /// # Panics
+    /// # Errors
     /// If the loss rejects the batch: no reference for a loss that needs one, or soft labels
-    /// for a hard-label loss ([`Dpo::check_data`] rules both out; [`train_dpo`] calls it).
-    fn step(&self, model: &M, batch: &DpoBatch) -> StepOutput {
+    /// for a hard-label loss ([`Dpo::check_data`] rules both out before training;
+    /// [`train_dpo`] calls it).
+    fn step(&self, model: &M, batch: &DpoBatch) -> Result<StepOutput, StepError> {
         let logps = self.pair_logps(model, batch);
-        let out = self.loss.forward(&logps).unwrap_or_else(|e| {
-            panic!("DPO step: {e} (check the data with Dpo::check_data before training)")
-        });
+        let out = self.loss.forward(&logps)?;
         let loss = if batch.weighted {
             let w = batch.pairs.weight.clone();
             (out.per_pair.clone() * w.clone()).sum() / w.sum().clamp_min(f32::MIN_POSITIVE)
         } else {
             out.loss.clone()
         };
-        let mut metrics = out.metrics();
-        metrics.push(("logps/chosen", logps.policy_chosen.detach().mean()));
-        metrics.push(("logps/rejected", logps.policy_rejected.detach().mean()));
-        StepOutput {
-            loss,
-            metrics,
-            weight: batch.pairs.num_pairs() as f64,
+        let mut step = StepOutput::new(loss).with_weight(batch.pairs.num_pairs() as f64);
+        for (name, value) in out.metrics() {
+            step = step.with_metric(name, value);
         }
+        Ok(step
+            .with_metric("logps/chosen", logps.policy_chosen.detach().mean())
+            .with_metric("logps/rejected", logps.policy_rejected.detach().mean()))
     }
 }
 

@@ -231,7 +231,7 @@ impl ReferenceCache {
             message,
         };
         let bytes = serde_json::to_vec(self).map_err(|e| io(e.to_string()))?;
-        lm::fs::write_atomic(path, &bytes).map_err(|(_, e)| io(format!("writing: {e}")))
+        rlhf_core::write_atomic(path, &bytes).map_err(|e| io(e.to_string()))
     }
 
     /// Reads a cache written by [`save`](Self::save) and checks that it was computed on

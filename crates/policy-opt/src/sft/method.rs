@@ -7,7 +7,7 @@ use lm::CausalLm;
 
 use super::data::SftBatch;
 use super::loss::sft_loss;
-use crate::train::{StepOutput, TrainMethod};
+use crate::train::{MetricName, StepError, StepOutput, TrainMethod};
 
 /// Supervised fine-tuning of any [`CausalLm`] module with [`sft_loss`].
 #[derive(Clone, Debug, Default)]
@@ -32,7 +32,7 @@ impl<M: CausalLm + Module + Clone> TrainMethod for Sft<M> {
         "sft"
     }
 
-    fn step(&self, model: &M, batch: &SftBatch) -> StepOutput {
+    fn step(&self, model: &M, batch: &SftBatch) -> Result<StepOutput, StepError> {
         let logits = model.logits(batch.ids.clone(), batch.mask.clone());
         let (loss, tokens) = sft_loss(
             logits,
@@ -40,14 +40,10 @@ impl<M: CausalLm + Module + Clone> TrainMethod for Sft<M> {
             batch.loss_mask.clone() * batch.mask.clone(),
         );
         let weight = tokens.into_scalar::<f32>() as f64;
-        StepOutput {
-            loss,
-            metrics: Vec::new(),
-            weight,
-        }
+        Ok(StepOutput::new(loss).with_weight(weight))
     }
 
-    fn eval_extras(&self, mean_loss: f64) -> Vec<(&'static str, f64)> {
-        vec![("perplexity", mean_loss.exp())]
+    fn eval_extras(&self, mean_loss: f64) -> Vec<(MetricName, f64)> {
+        vec![("perplexity".into(), mean_loss.exp())]
     }
 }

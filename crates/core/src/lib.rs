@@ -1,0 +1,24 @@
+//! # rlhf-core — the contracts the rlhf crates share
+//!
+//! Small, dependency-light pieces that several crates implement or call, kept here so that
+//! none of them has to depend on another's heavy machinery:
+//!
+//! - [`BatchSource`]: an indexable set of batches that a training loop reads in its own
+//!   (seeded) order — implemented by `pref-data`'s batches, read by `train`.
+//! - [`reward`]: the [`Reward`] trait that scores rollouts — implemented by reward models
+//!   (`reward-model`), closures ([`FnReward`]), graders and AI judges (`rlaif-judge`) — with
+//!   its input [`Sample`]/[`RewardInput`] and output [`Scores`].
+//! - [`fs`]: atomic file writes ([`write_atomic`], [`AtomicFile`]), the one helper every
+//!   writer of checkpoints, caches, reports and datasets uses.
+
+#![warn(missing_docs)]
+
+pub mod batch_source;
+pub mod fs;
+pub mod reward;
+
+pub use batch_source::BatchSource;
+pub use fs::{AtomicFile, write_atomic};
+pub use reward::{
+    FnReward, Reward, RewardError, RewardInput, Sample, SampleTensors, Scores, WeightedRewards,
+};
