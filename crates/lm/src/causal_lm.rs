@@ -4,8 +4,8 @@ use burn::tensor::{Int, Tensor};
 
 use crate::kv_cache::KvCache;
 use crate::logprobs::{
-    SequenceLogProbs, chunk_positions, chunked_next_token_logprobs, chunked_token_entropy,
-    shift_mask,
+    SequenceLogProbs, TokenStats, chunk_positions, chunked_next_token_logprobs,
+    chunked_next_token_stats, chunked_token_entropy, shift_mask,
 };
 
 /// Default of [`CausalLm::logits_chunk_elements`]: 2²⁴ logits (64 MiB in f32) per chunk.
@@ -81,6 +81,36 @@ pub trait CausalLm {
         let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
         let hidden = self.hidden(ids.clone(), mask);
         chunked_next_token_logprobs(hidden, ids, chunk, |h| self.logits_from_hidden(h))
+    }
+
+    /// Per-token log-probs of the next token under `softmax(logits / temperature)` and, when
+    /// `with_entropy`, the entropies of those distributions, both `[B, T − 1]`, from hidden
+    /// states `hidden` (`[B, T, d_model]`, e.g. from [`hidden`](Self::hidden), shared with a
+    /// value head) in one chunked projection (see [`crate::logprobs::chunked_next_token_stats`]).
+    fn token_stats_from_hidden(
+        &self,
+        hidden: Tensor<3>,
+        ids: Tensor<2, Int>,
+        temperature: f32,
+        with_entropy: bool,
+    ) -> TokenStats {
+        let [b, _] = ids.dims();
+        let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
+        chunked_next_token_stats(hidden, ids, chunk, temperature, with_entropy, |h| {
+            self.logits_from_hidden(h)
+        })
+    }
+
+    /// [`token_stats_from_hidden`](Self::token_stats_from_hidden) of a fresh forward pass.
+    fn token_stats(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Int>,
+        temperature: f32,
+        with_entropy: bool,
+    ) -> TokenStats {
+        let hidden = self.hidden(ids.clone(), mask);
+        self.token_stats_from_hidden(hidden, ids, temperature, with_entropy)
     }
 
     /// Log-probs of the tokens selected by `target_mask` (aligned with `ids`, e.g. a

@@ -111,8 +111,11 @@ pub struct Generation {
     /// the EOS, 0 elsewhere (prompt included). This is the `target_mask` of
     /// [`CausalLm::sequence_logprobs`].
     pub completion_mask: Tensor<2, Int>,
-    /// Log-prob of each generated token under the model's raw logits (before temperature,
-    /// top-k and top-p), `[B, N]`, 0 after a sequence stopped: the old log-probs PPO needs.
+    /// Log-prob of each generated token under the tempered policy `softmax(logits / τ)`
+    /// (`τ` the sampling temperature; the raw logits when greedy), `[B, N]`, 0 after a
+    /// sequence stopped. Top-k and top-p are not applied, as TRL and verl define the
+    /// policy's log-probs; they equal
+    /// [`CausalLm::token_stats`] at the same temperature up to floating-point error.
     pub logprobs: Tensor<2>,
     /// Generated tokens per sequence, EOS included, padding excluded.
     pub completions: Vec<Vec<u32>>,
@@ -212,7 +215,13 @@ pub fn generate<M: CausalLm + ?Sized>(
         }
         let alive_t = Tensor::<2, Int>::from_data(TensorData::new(alive, [b, 1]), &device);
         let token_t = Tensor::<2, Int>::from_data(TensorData::new(tokens, [b, 1]), &device);
-        let lp = log_softmax(logits, 1).gather(1, chosen) * alive_t.clone().float();
+        let t = config.sampling.temperature;
+        let tempered = if t > 0.0 && t != 1.0 {
+            logits / t as f64
+        } else {
+            logits
+        };
+        let lp = log_softmax(tempered, 1).gather(1, chosen) * alive_t.clone().float();
         step_tokens.push(token_t.clone());
         step_logprobs.push(lp);
         step_alive.push(alive_t.clone());

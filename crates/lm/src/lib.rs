@@ -37,6 +37,6 @@ pub use error::LmError;
 pub use generate::{Generation, GenerationConfig, SamplingConfig, generate};
 pub use head::ScalarHead;
 pub use kv_cache::KvCache;
-pub use logprobs::SequenceLogProbs;
+pub use logprobs::{SequenceLogProbs, TokenStats};
 pub use model::Transformer;
 pub use model::{Gemma3, Gemma3Config};

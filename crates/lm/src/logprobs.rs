@@ -44,25 +44,92 @@ pub fn chunked_next_token_logprobs(
     chunk: usize,
     project: impl Fn(Tensor<3>) -> Tensor<3>,
 ) -> Tensor<2> {
+    chunked_next_token_stats(hidden, ids, chunk, 1.0, false, project).logprobs
+}
+
+/// Per-token log-probs of the next token — and, when asked, the entropy of the next-token
+/// distribution at the same positions — under the tempered policy `softmax(logits / τ)`,
+/// from one projection of `hidden`.
+#[derive(Clone, Debug)]
+pub struct TokenStats {
+    /// `log softmax(logits_t / τ)[ids_{t+1}]`, `[B, T − 1]`.
+    pub logprobs: Tensor<2>,
+    /// `−Σ_v p_v log p_v` of `softmax(logits_t / τ)`, `[B, T − 1]`, when requested.
+    pub entropy: Option<Tensor<2>>,
+}
+
+/// [`chunked_next_token_logprobs`] at temperature `τ`, with the entropies of the same
+/// tempered distributions when `with_entropy` (both from each chunk's logits, so the
+/// backbone and the projection run once):
+///
+/// ```text
+/// logp[b, t] = log_softmax(project(hidden[b, t]) / τ)[ids[b, t+1]]
+/// H[b, t]    = −Σ_v exp(ls_v) · ls_v,      ls = log_softmax(project(hidden[b, t]) / τ)
+/// ```
+///
+/// The tempered softmax is the policy that sampling at temperature `τ` draws from, and the
+/// distribution TRL (`selective_log_softmax(logits / temperature)`) and verl use for the
+/// old, new and reference log-probs of online RL. `τ = 1` is the model's own distribution.
+/// `τ` must be finite and positive (not checked here; callers validate their configs).
+pub fn chunked_next_token_stats(
+    hidden: Tensor<3>,
+    ids: Tensor<2, Int>,
+    chunk: usize,
+    temperature: f32,
+    with_entropy: bool,
+    project: impl Fn(Tensor<3>) -> Tensor<3>,
+) -> TokenStats {
     let [b, t, _] = hidden.dims();
+    let scaled = |logits: Tensor<3>| {
+        if temperature == 1.0 {
+            logits
+        } else {
+            logits / temperature as f64
+        }
+    };
     if t < 2 {
-        return next_token_logprobs(project(hidden), ids);
+        let logits = scaled(project(hidden));
+        let entropy = with_entropy.then(|| Tensor::<2>::zeros([b, 0], &logits.device()));
+        return TokenStats {
+            logprobs: next_token_logprobs(logits, ids),
+            entropy,
+        };
     }
     let n = t - 1;
     let chunk = chunk.clamp(1, n);
     let mut parts: Vec<Tensor<2>> = Vec::with_capacity(n.div_ceil(chunk));
+    let mut ent_parts: Vec<Tensor<2>> = Vec::new();
     let mut start = 0;
     while start < n {
         let c = chunk.min(n - start);
-        let logits = project(after(parts.last(), hidden.clone().narrow(1, start, c)));
+        let logits = scaled(project(after(
+            parts.last(),
+            hidden.clone().narrow(1, start, c),
+        )));
         let targets = ids.clone().narrow(1, start + 1, c).reshape([b, c, 1]);
-        parts.push(log_softmax(logits, 2).gather(2, targets).reshape([b, c]));
+        let lp = log_softmax(logits, 2);
+        if with_entropy {
+            ent_parts.push(
+                (lp.clone().exp() * lp.clone())
+                    .sum_dim(2)
+                    .neg()
+                    .reshape([b, c]),
+            );
+        }
+        parts.push(lp.gather(2, targets).reshape([b, c]));
         start += c;
     }
-    if parts.len() == 1 {
-        return parts.pop().expect("one chunk");
+    let join = |mut parts: Vec<Tensor<2>>| {
+        if parts.len() == 1 {
+            parts.pop().expect("one chunk")
+        } else {
+            Tensor::cat(parts, 1)
+        }
+    };
+    TokenStats {
+        logprobs: join(parts),
+        entropy: with_entropy.then(|| join(ent_parts)),
     }
-    Tensor::cat(parts, 1)
 }
 
 /// [`token_entropy`] of `project(hidden)` over chunks of at most `chunk` positions:
@@ -288,6 +355,33 @@ mod tests {
                 for (a, b) in g.iter().zip(w.iter()) {
                     assert_relative_eq!(a, b, epsilon = 1e-5, max_relative = 1e-5);
                 }
+            }
+        }
+    }
+
+    /// Tempered log-probs and entropies from one chunked pass equal the unchunked tempered
+    /// computation, for several chunk sizes.
+    #[test]
+    fn tempered_stats_equal_the_unchunked_computation() {
+        use burn::tensor::TensorData;
+        let dev = Device::flex();
+        let (b, t, v, tau) = (2, 7, 11, 0.6f32);
+        let h = Tensor::<3>::from_data(TensorData::new(randn(b * t * v, 7), [b, t, v]), &dev);
+        let ids: Vec<i64> = (0..b * t).map(|i| ((i * 5 + 1) % v) as i64).collect();
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), &dev);
+        let scaled = h.clone() / tau as f64;
+        let want_lp: Vec<f32> = next_token_logprobs(scaled.clone(), ids.clone())
+            .try_into_vec_as()
+            .unwrap();
+        let want_h: Vec<f32> = token_entropy(scaled.narrow(1, 0, t - 1))
+            .try_into_vec_as()
+            .unwrap();
+        for chunk in [1, 3, 100] {
+            let got = chunked_next_token_stats(h.clone(), ids.clone(), chunk, tau, true, |x| x);
+            let lp: Vec<f32> = got.logprobs.try_into_vec_as().unwrap();
+            let ent: Vec<f32> = got.entropy.unwrap().try_into_vec_as().unwrap();
+            for (a, b) in lp.iter().zip(&want_lp).chain(ent.iter().zip(&want_h)) {
+                assert_relative_eq!(a, b, epsilon = 1e-5, max_relative = 1e-5);
             }
         }
     }

@@ -192,3 +192,45 @@ fn bad_settings_are_errors() {
     .to_string();
     assert!(err.contains("left padding"), "{err}");
 }
+
+/// At a sampling temperature τ ≠ 1 the returned log-probs are those of softmax(logits / τ):
+/// they equal a scoring pass with `token_stats` at τ, and differ from the raw-logit ones.
+#[test]
+fn sampled_logprobs_are_those_of_the_tempered_policy() {
+    let dev = device();
+    let m = model(&tiny_llama(), 5, &dev);
+    let (ids, mask) = prompts();
+    let tau = 0.7;
+    let g = generate(
+        &m,
+        ints(&ids, &dev),
+        ints(&mask, &dev),
+        &config(SamplingConfig::sample(tau), vec![]),
+    )
+    .unwrap();
+    let stats = m.token_stats(g.sequences.clone(), g.attention_mask.clone(), tau, true);
+    let raw = m.token_stats(g.sequences.clone(), g.attention_mask.clone(), 1.0, false);
+    let (p, n) = (g.prompt_len, g.logprobs.dims()[1]);
+    let width = p + n - 1;
+    let (gen_lp, tempered, plain) = (
+        floats(g.logprobs.clone()),
+        floats(stats.logprobs),
+        floats(raw.logprobs),
+    );
+    let mut max_raw_gap = 0f32;
+    for r in 0..3 {
+        for j in 0..n {
+            let at = r * width + p + j - 1;
+            assert_abs_diff_eq!(gen_lp[r * n + j], tempered[at], epsilon = 1e-4);
+            max_raw_gap = max_raw_gap.max((gen_lp[r * n + j] - plain[at]).abs());
+        }
+    }
+    assert!(max_raw_gap > 1e-2, "temperature must matter: {max_raw_gap}");
+    let entropy = floats(stats.entropy.expect("asked for"));
+    assert_eq!(entropy.len(), 3 * width);
+    assert!(
+        entropy
+            .iter()
+            .all(|&h| h >= 0.0 && h <= (m.vocab_size() as f32).ln() + 1e-4)
+    );
+}
