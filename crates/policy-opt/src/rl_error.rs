@@ -1,6 +1,8 @@
 //! The error type of the online-RL estimators ([`crate::advantage`]) and losses
 //! ([`crate::objective`]), and the argument checks they share.
 
+#![warn(missing_docs)]
+
 use burn::tensor::{Bool, Tensor};
 use kl_control::{KlError, TokenMask};
 
@@ -169,7 +171,7 @@ pub(crate) fn check_group_size(
             message: format!("must be ≥ {min}, got {group_size}"),
         });
     }
-    if n % group_size != 0 {
+    if !n.is_multiple_of(group_size) {
         return Err(RlError::Argument {
             place,
             argument,

@@ -63,7 +63,9 @@ struct Checker {
 impl Checker {
     fn close(&mut self, case: &str, what: &str, got: f64, want: f64) {
         self.checks += 1;
-        if !((got - want).abs() <= TOL * want.abs().max(1.0)) {
+        // Written so that NaN fails.
+        let ok = (got - want).abs() <= TOL * want.abs().max(1.0);
+        if !ok {
             self.failures
                 .push(format!("{case}: {what}: got {got}, want {want}"));
         }

@@ -53,10 +53,9 @@ pub(crate) fn check_selected_finite(
         Some((i, v)) => Err(RlError::NonFinite {
             place,
             argument,
-            index: if width == 0 {
-                vec![i]
-            } else {
-                vec![i / width, i % width]
+            index: match i.checked_div(width) {
+                None => vec![i],
+                Some(row) => vec![row, i % width],
             },
             got: *v as f32,
         }),

@@ -28,6 +28,8 @@
 //! Values are checked against TRL 1.16, OpenRLHF and verl on the fixtures written by
 //! `scripts/make_rl_fixtures.py` (`tests/rl_estimators.rs`).
 
+#![warn(missing_docs)]
+
 mod gae;
 mod group;
 pub(crate) mod host;

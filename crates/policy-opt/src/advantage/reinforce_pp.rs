@@ -17,7 +17,7 @@ use crate::rl_error::{
 pub const REINFORCE_PP_VAR_FLOOR: f64 = 1e-8;
 
 /// REINFORCE++ (Hu 2025, "REINFORCE++: An Efficient RLHF Algorithm with Robustness to Both
-/// Prompt and Reward Models", arXiv 2501.03262, §3): per-token `token_rewards [B, T]` (the
+/// Prompt and Reward Models", arXiv 2501.03262): per-token `token_rewards [B, T]` (the
 /// KL penalty already folded in, e.g. by [`kl_control::shaped_rewards`]) over the completion
 /// tokens selected by `mask`:
 ///
@@ -99,7 +99,7 @@ pub fn reinforce_pp(
     })
 }
 
-/// REINFORCE++-baseline (Hu 2025, §3; OpenRLHF `advantage_estimator = "reinforce_baseline"`):
+/// REINFORCE++-baseline (Hu 2025; OpenRLHF `advantage_estimator = "reinforce_baseline"`):
 /// sequence `scores [B]` in consecutive groups of `group_size` samples per prompt, per-token
 /// `kl_per_token [B, T]` and the completion `mask`:
 ///

@@ -6,8 +6,8 @@ use super::host::{check_selected_finite, read_values, shifted_mean, write_vector
 use crate::rl_error::{RlResult, check_group_size, check_non_empty};
 
 /// REINFORCE Leave-One-Out advantages (Ahmadian et al. 2024, "Back to Basics: Revisiting
-/// REINFORCE Style Optimization for Learning from Human Feedback in LLMs", §3.2, from Kool et
-/// al. 2019): `rewards [N]` hold consecutive groups of `k` samples of the same prompt; each
+/// REINFORCE Style Optimization for Learning from Human Feedback in LLMs", the leave-one-out
+/// baseline of Kool et al. 2019): `rewards [N]` hold consecutive groups of `k` samples of the same prompt; each
 /// sample's baseline is the mean reward of the *other* `k − 1` samples. Returns `[N]`:
 ///
 /// ```text

@@ -22,7 +22,7 @@ use crate::rl_error::{RlError, RlResult, bool_mask, check_non_empty};
 /// - `dr_grpo` (Dr. GRPO, Liu et al. 2025, "Understanding R1-Zero-Like Training") divides by a
 ///   constant, TRL's `max_completion_length` (verl: the padded response length, or
 ///   `loss_scale_factor`), removing the length bias.
-/// - `dapo` (Yu et al. 2025, DAPO eq. 8, "token-level policy gradient loss") divides by the
+/// - `dapo` (Yu et al. 2025, DAPO §3.3, "token-level policy gradient loss") divides by the
 ///   number of completion tokens of the *whole accumulated batch*, so every token weighs the
 ///   same across micro-batches and gradient-accumulation steps; the caller counts them (TRL's
 ///   `num_items_in_batch`, scaled to one optimizer step; verl's `batch_num_tokens`).

@@ -71,8 +71,8 @@ pub enum ImportanceLevel {
     #[default]
     Token,
     /// One ratio per sequence, the geometric mean of its token ratios
-    /// `exp(mean_t(log π_θ − log π_old))` over the masked tokens (GSPO, Zheng et al. 2025,
-    /// "Group Sequence Policy Optimization", eq. 7), shared by all tokens of the sequence.
+    /// `exp(mean_t(log π_θ − log π_old))` over the masked tokens (GSPO's `s_i(θ)`, Zheng et al.
+    /// 2025, "Group Sequence Policy Optimization"), shared by all tokens of the sequence.
     Sequence,
 }
 
@@ -173,7 +173,8 @@ pub struct ClippedSurrogate {
 /// "bnpo", "dr_grpo", "dapo"; `trl/trainer/grpo_trainer.py`) before aggregation, and of TRL's
 /// `PPOTrainer` (`pg_losses`, `pg_losses2`, `pg_loss_max`). The sequence level computes the
 /// GSPO ratio as TRL's `importance_sampling_level = "sequence"` does, with no stop-gradient
-/// other than on `old_logp` (so each token's gradient is `A·s/|y|`); TRL's optional two-sided
+/// other than on `old_logp`: where unclipped, one token's loss `−s·A` has the gradient
+/// `−A·s/|y|` w.r.t. every log-prob of its sequence `y`. TRL's optional two-sided
 /// `delta` clip and verl's dual-clip (`clip_ratio_c`) are not included. The clip fractions are
 /// token-weighted means over the mask at both levels, like TRL's metrics at the token level;
 /// for a sequence-level ratio with `[B]` advantages TRL averages them over sequences instead.
@@ -217,7 +218,10 @@ pub fn clipped_surrogate(
             });
         }
     };
+    // Every input is zeroed outside the mask before any arithmetic, so that junk there can
+    // reach neither the loss nor, through 0·inf in the backward pass, the gradient.
     let off = mask.clone().bool_not();
+    let adv = adv.mask_fill(off.clone(), 0.0);
     let old = old_logp.detach().mask_fill(off.clone(), 0.0);
     let logp = logp.mask_fill(off.clone(), 0.0);
     let log_ratio = logp.clone() - old.clone();
@@ -350,6 +354,35 @@ mod tests {
         assert_relative_eq!(l[0][0] as f64, -w, epsilon = 1e-6);
         assert_eq!((l[0][2], l[1][1]), (0.0, 0.0));
         assert_relative_eq!(s(out.metrics.ratio_mean) as f64, w, epsilon = 1e-6);
+    }
+
+    /// NaN and ±inf outside the mask (in logp, old_logp and advantages) give finite losses and
+    /// exactly zero gradient there, at both importance levels.
+    #[test]
+    fn junk_outside_the_mask_gets_zero_gradient() {
+        let dev = Device::flex().autodiff();
+        let mk = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [1, 3]), &dev);
+        for level in [ImportanceLevel::Token, ImportanceLevel::Sequence] {
+            let logp = mk(vec![-1.1, f32::NAN, -0.5]).require_grad();
+            let old = mk(vec![-1.2, f32::INFINITY, -0.4]);
+            let adv = mk(vec![1.0, f32::NEG_INFINITY, -2.0]);
+            let mask = Tensor::<2, burn::tensor::Int>::from_data(
+                TensorData::new(vec![1, 0, 1], [1, 3]),
+                &dev,
+            );
+            let out = clipped_surrogate(logp.clone(), old, adv, mask, ClipRange::default(), level)
+                .unwrap();
+            let loss = out.per_token_loss.sum();
+            assert!(v1(loss.clone().detach())[0].is_finite());
+            let g: Vec<f32> = logp
+                .grad(&loss.backward())
+                .unwrap()
+                .try_into_vec_as()
+                .unwrap();
+            assert!(g.iter().all(|x| x.is_finite()), "{level:?}: {g:?}");
+            assert_eq!(g[1], 0.0);
+            assert!(g[0] != 0.0 && g[2] != 0.0, "{level:?}: {g:?}");
+        }
     }
 
     #[test]

@@ -37,8 +37,8 @@ pub fn entropy_from_logits(logits: Tensor<3>) -> RlResult<Tensor<2>> {
 ///
 /// As TRL 1.16's `GRPOTrainer._compute_loss` with `entropy_coef`: a token mean over the
 /// micro-batch whatever the policy loss's `loss_type` (divide by the accumulation steps like
-/// the other terms). OpenRLHF's `entropy_loss_coef` and verl's `entropy_coeff` weigh the same
-/// mean (verl aggregates it with its `loss_agg_mode`). An empty mask gives 0.
+/// the other terms). verl's `entropy_coeff` weighs the same entropy, aggregated with its
+/// `loss_agg_mode`. An empty mask gives 0.
 ///
 /// # Errors
 /// [`RlError::Shape`](crate::RlError::Shape) if `mask` is not the `[B, T]` of `entropy` or a
