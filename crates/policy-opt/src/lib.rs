@@ -1,6 +1,15 @@
 //! Policy optimisation on top of [`lm`]: supervised fine-tuning ([`sft`]) and the methods
 //! that follow it, all trained by the shared loop of the [`train`] crate (re-exported here).
+//!
+//! The online-RL building blocks are pure tensor functions: advantage estimators
+//! ([`advantage`]: GAE, whitening, GRPO, RLOO, REINFORCE++) and the policy/value losses and
+//! their aggregation ([`objective`]: PPO/GRPO clipped surrogate with GSPO sequence-level ratios,
+//! clipped value loss, entropy bonus). Both report errors as [`RlError`].
 
+pub mod advantage;
 pub mod dpo;
+pub mod objective;
+mod rl_error;
 pub mod sft;
+pub use rl_error::{RlError, RlResult};
 pub use train;
