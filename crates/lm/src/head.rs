@@ -26,6 +26,19 @@ impl ScalarHead {
         Self { proj }
     }
 
+    /// The same initialisation with weights drawn from a host RNG seeded with `seed` (Box–Muller),
+    /// so a seed gives the same head on every backend.
+    pub fn seeded(d_model: usize, seed: u64, device: &Device) -> Self {
+        let mut head = Self::new(d_model, device);
+        let std = 1.0 / ((d_model + 1) as f64).sqrt();
+        let w = seeded_normal(d_model, std, seed);
+        head.proj.weight = Param::from_tensor(Tensor::from_data(
+            burn::tensor::TensorData::new(w, [d_model, 1]),
+            device,
+        ));
+        head
+    }
+
     /// One score per position, `[B, T, d] → [B, T]`.
     pub fn forward_all(&self, hidden: Tensor<3>) -> Tensor<2> {
         let [b, t, _] = hidden.dims();
@@ -39,6 +52,23 @@ impl ScalarHead {
         let idx = last_token_index(mask).reshape([b, 1]);
         self.forward_all(hidden).gather(1, idx).reshape([b])
     }
+}
+
+/// `n` draws of N(0, std²) from a host RNG seeded with `seed` (Box–Muller).
+fn seeded_normal(n: usize, std: f64, seed: u64) -> Vec<f32> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5245_5741_5244); // "REWARD"
+    let mut v = Vec::with_capacity(n + 1);
+    while v.len() < n {
+        let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+        let u2: f64 = rng.random::<f64>();
+        let r = (-2.0 * u1.ln()).sqrt() * std;
+        let a = std::f64::consts::TAU * u2;
+        v.push((r * a.cos()) as f32);
+        v.push((r * a.sin()) as f32);
+    }
+    v.truncate(n);
+    v
 }
 
 /// Index of the last position whose mask is 1 in each row (0 for an all-padding row), `[B]`.

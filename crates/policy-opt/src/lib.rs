@@ -9,7 +9,9 @@
 pub mod advantage;
 pub mod dpo;
 pub mod objective;
+pub mod online;
 mod rl_error;
+pub mod rollout;
 pub mod sft;
 pub use rl_error::{RlError, RlResult};
 pub use train;

@@ -17,6 +17,8 @@
 //!   as a per-token tensor for PPO.
 //! - [`normalize`]: running mean/std of rewards fitted on a reference set, applied when the
 //!   model is the PPO reward.
+//! - [`online`]: reward models as [`rlhf_core::Reward`]s for online RL: [`ModelReward`] and
+//!   the ensemble with segment-level dense rewards.
 //! - [`error`]: the error type, [`RmError`].
 
 #![warn(missing_docs)]
@@ -28,6 +30,7 @@ pub mod loss;
 pub mod method;
 pub mod model;
 pub mod normalize;
+pub mod online;
 pub mod pmp;
 
 pub use dense::{
@@ -41,4 +44,5 @@ pub use eval::{
 pub use method::{PairwiseRm, RankedRm};
 pub use model::{FreezeLower, RewardModel, ScalarRewardModel};
 pub use normalize::{NormalizedRewardModel, RewardNormalizer};
+pub use online::ModelReward;
 pub use pmp::{PmpOutcome, Stage, train_pmp_then_finetune};

@@ -3,13 +3,11 @@
 
 use std::path::Path;
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use lm::checkpoint::{CONFIG_FILE, load_model, write_atomic};
 use lm::{CausalLm, ScalarHead, Transformer, TransformerConfig};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
 use crate::error::{RmError, RmResult};
 
@@ -82,12 +80,7 @@ impl<B: CausalLm + Module> ScalarRewardModel<B> {
     /// `backbone` with a new head: weights N(0, 1/(d_model+1)) as TRL's value head, bias 0,
     /// drawn from a host RNG seeded with `seed` (the same head on every backend).
     pub fn new(backbone: B, seed: u64, device: &Device) -> Self {
-        let d = backbone.d_model();
-        let mut head = ScalarHead::new(d, device);
-        let std = 1.0 / ((d + 1) as f64).sqrt();
-        let w = seeded_normal(d, std, seed);
-        head.proj.weight =
-            Param::from_tensor(Tensor::from_data(TensorData::new(w, [d, 1]), device));
+        let head = ScalarHead::seeded(backbone.d_model(), seed, device);
         Self { backbone, head }
     }
 
@@ -196,22 +189,6 @@ fn read_config(dir: &Path) -> RmResult<TransformerConfig> {
     })?;
     config.validate()?;
     Ok(config)
-}
-
-/// `n` draws of N(0, std²) from a host RNG seeded with `seed` (Box–Muller).
-fn seeded_normal(n: usize, std: f64, seed: u64) -> Vec<f32> {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5245_5741_5244); // "REWARD"
-    let mut v = Vec::with_capacity(n + 1);
-    while v.len() < n {
-        let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-        let u2: f64 = rng.random::<f64>();
-        let r = (-2.0 * u1.ln()).sqrt() * std;
-        let a = std::f64::consts::TAU * u2;
-        v.push((r * a.cos()) as f32);
-        v.push((r * a.sin()) as f32);
-    }
-    v.truncate(n);
-    v
 }
 
 #[cfg(test)]

@@ -269,11 +269,29 @@ impl<M: Module + Clone> Trainer<M> {
     /// norm stops with [`TrainError::NonFinite`] naming the step and the last good
     /// checkpoint, without updating the model. An error of `micro` is returned as is, the
     /// model unchanged.
-    pub fn optimizer_step<E, F>(&mut self, mut micro: F) -> Result<(), E>
+    pub fn optimizer_step<E, F>(&mut self, micro: F) -> Result<(), E>
     where
         E: From<TrainError>,
         F: FnMut(&M, usize) -> Result<StepOutput, E>,
     {
+        self.optimizer_step_with(self.config.grad_accum, micro)
+    }
+
+    /// [`optimizer_step`](Self::optimizer_step) over `n` micro-batches instead of
+    /// `config.grad_accum` (for methods whose batches vary, e.g. after dropping samples);
+    /// the gradient is that of the mean of their losses.
+    pub fn optimizer_step_with<E, F>(&mut self, n: usize, mut micro: F) -> Result<(), E>
+    where
+        E: From<TrainError>,
+        F: FnMut(&M, usize) -> Result<StepOutput, E>,
+    {
+        if n == 0 {
+            return Err(TrainError::Config {
+                field: "micro-batches",
+                message: "an optimizer step needs at least 1, got 0".into(),
+            }
+            .into());
+        }
         if self.is_done() {
             return Err(TrainError::Config {
                 field: "total_steps",
@@ -285,7 +303,6 @@ impl<M: Module + Clone> Trainer<M> {
             .model
             .take()
             .expect("the trainer holds its model between steps");
-        let n = self.config.grad_accum;
         let scale = 1.0 / n as f64;
         let mut acc = GradientsAccumulator::<M>::new();
         let mut loss_sum: Option<Tensor<1>> = None;
@@ -310,7 +327,7 @@ impl<M: Module + Clone> Trainer<M> {
             let grads = loss.backward();
             acc.accumulate(&model, GradientsParams::from_grads(grads, &model));
         }
-        let loss_sum = loss_sum.expect("grad_accum ≥ 1");
+        let loss_sum = loss_sum.expect("n ≥ 1 micro-batches");
         let (grads, norm) = clip_grad_norm(
             &model,
             acc.grads(),

@@ -74,6 +74,11 @@ pub enum ImportanceLevel {
     /// `exp(mean_t(log π_θ − log π_old))` over the masked tokens (GSPO's `s_i(θ)`, Zheng et al.
     /// 2025, "Group Sequence Policy Optimization"), shared by all tokens of the sequence.
     Sequence,
+    /// One ratio per sequence, the ratio of the sequences' probabilities
+    /// `exp(Σ_t (log π_θ − log π_old))` over the masked tokens: the REINFORCE-style
+    /// sequence-level ratio of TRL 1.16's `RLOOTrainer` (`logps.sum(1) − old_logps`), shared by
+    /// all tokens of the sequence.
+    SequenceSum,
 }
 
 /// The advantages of a [`clipped_surrogate`]: per token `[B, T]` (GAE, REINFORCE++) or per
@@ -159,6 +164,7 @@ pub struct ClippedSurrogate {
 /// ```text
 /// Token:     log w[b,t] = logp[b,t] − old_logp[b,t]
 /// Sequence:  log w[b,t] = Σ_s m[b,s]·(logp[b,s] − old_logp[b,s]) / max(1, Σ_s m[b,s])   ∀t
+/// SequenceSum: log w[b,t] = Σ_s m[b,s]·(logp[b,s] − old_logp[b,s])                      ∀t
 /// ratio = exp(log w)
 /// loss[b,t] = −min(ratio·A, clip(ratio, 1 − ε_low, 1 + ε_high)·A)     (0 outside the mask)
 /// ```
@@ -231,6 +237,7 @@ pub fn clipped_surrogate(
             let count = mask.clone().float().sum_dim(1).clamp_min(1.0); // [B, 1]
             (log_ratio.sum_dim(1) / count).expand(dims)
         }
+        ImportanceLevel::SequenceSum => log_ratio.sum_dim(1).expand(dims),
     };
     let ratio = log_w.exp();
     let clipped = ratio.clone().clamp(1.0 - clip.low, 1.0 + clip.high);
@@ -354,6 +361,32 @@ mod tests {
         assert_relative_eq!(l[0][0] as f64, -w, epsilon = 1e-6);
         assert_eq!((l[0][2], l[1][1]), (0.0, 0.0));
         assert_relative_eq!(s(out.metrics.ratio_mean) as f64, w, epsilon = 1e-6);
+    }
+
+    /// TRL RLOO's sequence ratio: `exp(Σ_t (logp − old))`, clipped like any ratio.
+    #[test]
+    fn sequence_sum_level_is_the_ratio_of_sequence_probabilities() {
+        let old = t2(&[&[-1.0, -2.0, -3.0], &[-1.0, -1.0, -1.0]]);
+        let logp = t2(&[&[-0.9, -2.05, f32::NAN], &[-1.2, -1.3, -1.0]]);
+        let m = m2(&[&[1, 1, 0], &[1, 1, 1]]);
+        let out = clipped_surrogate(
+            logp,
+            old,
+            t1(&[1.0, -2.0]),
+            m,
+            ClipRange::default(),
+            ImportanceLevel::SequenceSum,
+        )
+        .unwrap();
+        let (w0, w1) = ((0.05f64).exp(), (-0.5f64).exp());
+        let r = rows(out.ratio);
+        assert_relative_eq!(r[0][1] as f64, w0, epsilon = 1e-6);
+        assert_relative_eq!(r[1][2] as f64, w1, epsilon = 1e-6);
+        let l = rows(out.per_token_loss);
+        // Row 0: A > 0, ratio inside the band: −w0·A. Row 1: A < 0, ratio below 1 − ε: the
+        // clipped term −(0.8)·(−2) = 1.6 is the larger, so it is the loss.
+        assert_relative_eq!(l[0][0] as f64, -w0, epsilon = 1e-6);
+        assert_relative_eq!(l[1][0] as f64, 1.6, epsilon = 1e-6);
     }
 
     /// NaN and ±inf outside the mask (in logp, old_logp and advantages) give finite losses and
