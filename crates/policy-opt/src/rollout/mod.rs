@@ -5,7 +5,7 @@
 //!   the missing-EOS penalty, truncated-completion masking;
 //! - [`sample`]: batched KV-cached generation on a no-grad copy of the policy, collated into
 //!   one padded layout;
-//! - [`collect`]: sampling, decoding and scoring with any [`rlhf_core::Reward`], and the
+//! - [`mod@collect`]: sampling, decoding and scoring with any [`rlhf_core::Reward`], and the
 //!   chunked scoring passes (old and reference log-probs);
 //! - [`buffer`]: the rollout's tensors (old and reference log-probs, values, advantages,
 //!   returns), read by several epochs of shuffled minibatches.

@@ -23,7 +23,7 @@ pub struct Sampled {
 
 /// Samples `config.samples_per_prompt` completions for each prompt with `policy` (a
 /// `valid()` copy: no graph is recorded), `config.generation_batch_size` rows per call of
-/// [`lm::generate`] (KV cache, per-row stop tokens `stop`, padding `pad_id`). The sampler is
+/// [`lm::generate()`] (KV cache, per-row stop tokens `stop`, padding `pad_id`). The sampler is
 /// seeded with `seed` and the chunk number, so the same seed gives the same completions.
 pub fn sample_completions(
     policy: &dyn CausalLm,
