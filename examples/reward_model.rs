@@ -29,31 +29,23 @@
 //! which this repository does not hold; it is exercised by the crate's tests on synthetic
 //! data.
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::tensor::Device;
 use clap::Parser;
 
+#[path = "common/hh_rm.rs"]
+mod hh_rm;
 #[path = "common/inline_sft.rs"]
 mod inline_sft;
-use inline_sft::{InlineSft, train_inline_sft};
-use lm::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, load_model};
-use lm::tokenizer::{SpecialTokens, Tokenizer};
+use hh_rm::{RmSettings, train_hh_rm};
+use inline_sft::{InlineSft, load_or_train_sft};
+use lm::tokenizer::Tokenizer;
 use lm::{Transformer, select_device};
-use pref_data::{
-    BatchConfig, BatchSource, ChatTemplate, HhPair, Mode, PaddingSide, PairBatch, PairBatches,
-    PreferencePair, SplitFractions, TokenizeConfig, locate_hh, read_hh, split_by_prompt,
-    tokenize_pairs,
-};
-use reward_model::loss::{PairwiseLossConfig, PairwiseLossKind};
-use reward_model::{
-    EvalReport, PairwiseRm, RewardNormalizer, ScalarRewardModel, evaluate_scores, score_pairs,
-};
+use pref_data::{HhPair, Mode, SplitFractions, locate_hh, read_hh, split_by_prompt};
+use reward_model::EvalReport;
 use serde_json::json;
-use train::{AdamWSettings, LrSchedule, MetricRecord, TrainerConfig, train};
 
 #[derive(Parser, Debug, Clone, serde::Serialize)]
 #[command(about = "Reward model on HH-RLHF pairs over an SFT backbone")]
@@ -184,128 +176,63 @@ fn run(args: Args) -> Res<()> {
     let (backbone, tokenizer, source) = backbone(&args, &splits.train, &ad)?;
     println!("backbone: {source}");
 
-    let tcfg = TokenizeConfig {
+    let settings = RmSettings {
         max_prompt_len: args.max_prompt_len,
         max_completion_len: args.max_completion_len,
-        add_bos: true,
-        add_eos: true,
-    };
-    let to_pairs =
-        |v: &[HhPair]| -> Vec<PreferencePair> { v.iter().cloned().map(Into::into).collect() };
-    let template = ChatTemplate::Plain;
-    let (train_tok, train_report) =
-        tokenize_pairs(&to_pairs(&splits.train), &tokenizer, &template, &tcfg)?;
-    let (valid_tok, valid_report) =
-        tokenize_pairs(&to_pairs(&splits.valid), &tokenizer, &template, &tcfg)?;
-    println!("tokenised train: {train_report}\ntokenised held-out: {valid_report}");
-    let bcfg = BatchConfig {
-        batch_size: args.batch,
-        padding_side: PaddingSide::Right,
-        seed: args.seed,
-        group_by_length: true,
-    };
-    let train_data = PairBatches::new(train_tok, tokenizer.pad_id(), &bcfg)?;
-    let valid_data = PairBatches::new(valid_tok, tokenizer.pad_id(), &bcfg)?;
-    let pad_share = train_data.padding_tokens() as f64
-        / (train_data.padding_tokens() + train_data.tokens()) as f64;
-    println!(
-        "train: {} batches of ≤ {} pairs, {} real tokens per epoch ({:.0} % padding)",
-        train_data.len(),
-        args.batch,
-        train_data.tokens(),
-        100.0 * pad_share
-    );
-
-    let model =
-        ScalarRewardModel::new(backbone, args.seed, &ad).freeze_lower(args.freeze_layers)?;
-    let t_eval = Instant::now();
-    let before = evaluate_scores(
-        &score_pairs(&model.valid(), &valid_data, &device),
-        args.bins,
-    )?;
-    println!(
-        "held-out before training: accuracy {:.3}, margin {:+.3}, ECE {:.3}  ({:.0} s)",
-        before.accuracy,
-        before.mean_margin,
-        before.ece,
-        t_eval.elapsed().as_secs_f64()
-    );
-
-    let method = PairwiseRm::new(&PairwiseLossConfig {
-        kind: PairwiseLossKind::BradleyTerry,
-        use_margin: true,
-        center_rewards_coefficient: args.center,
-    })?;
-    let trainer = TrainerConfig {
-        total_steps: args.steps,
+        batch: args.batch,
         grad_accum: args.grad_accum,
-        schedule: LrSchedule::cosine(args.lr, args.warmup, args.steps, 0.1),
-        adamw: AdamWSettings {
-            weight_decay: args.weight_decay,
-            ..AdamWSettings::default()
-        },
-        max_grad_norm: Some(args.max_grad_norm),
+        steps: args.steps,
+        lr: args.lr,
+        warmup: args.warmup,
+        weight_decay: args.weight_decay,
+        max_grad_norm: args.max_grad_norm,
+        freeze_layers: args.freeze_layers,
+        center: args.center,
         eval_every: args.eval_every,
-        eval_batches: None,
-        save_every: args.eval_every,
-        keep_checkpoints: 2,
+        bins: args.bins,
         seed: args.seed,
-        log_every: 5,
     };
-    let counted = Counting::new(&train_data);
-    let t_train = Instant::now();
-    let outcome = train(
-        &method,
-        model,
-        &counted,
-        Some(&valid_data),
-        &trainer,
+    let o = train_hh_rm(
+        &settings,
+        backbone,
+        &tokenizer,
+        &splits.train,
+        &splits.valid,
         &args.out,
         &device,
     )?;
-    let train_secs = t_train.elapsed().as_secs_f64();
-    let eval_secs = eval_seconds(&outcome.records, outcome.resumed_from);
-    let tokens = counted.tokens.get();
-    let step_secs = (train_secs - eval_secs).max(1e-9);
     println!(
-        "trained {} steps in {train_secs:.0} s ({eval_secs:.0} s of it validating): {tokens} \
-         real tokens, {:.0} tokens/s",
-        args.steps - outcome.resumed_from,
-        tokens as f64 / step_secs
+        "tokenised train: {}\ntokenised held-out: {}",
+        o.train_report, o.valid_report
     );
-
-    let infer = outcome.model.valid();
-    let scores = score_pairs(&infer, &valid_data, &device);
-    let after = evaluate_scores(&scores, args.bins)?;
-    print_report(&before, &after);
-
+    println!(
+        "trained {} steps in {:.0} s ({:.0} s of it validating): {} real tokens ({:.0} % \
+         padding), {:.0} tokens/s",
+        o.steps_run,
+        o.train_secs,
+        o.eval_secs,
+        o.tokens,
+        100.0 * o.pad_share,
+        o.tokens_per_s()
+    );
+    let (before, after, normalizer) = (&o.before, &o.after, &o.normalizer);
+    print_report(before, after);
     let model_dir = args.out.join("model");
-    infer.save(&model_dir)?;
-    tokenizer.save(model_dir.join("tokenizer.json"))?;
-    let all: Vec<f32> = scores
-        .chosen
-        .iter()
-        .chain(&scores.rejected)
-        .copied()
-        .collect();
-    let normalizer = RewardNormalizer::fit(&all);
-    normalizer.save(&model_dir.join("normalizer.json"))?;
-
     let report = json!({
         "seed": args.seed,
         "config": &args,
         "backbone": source,
         "data": path.display().to_string(),
-        "pairs": { "train": train_data.pairs().len(), "held_out": valid_data.pairs().len() },
-        "tokenize": { "train": train_report.to_string(), "held_out": valid_report.to_string() },
+        "pairs": { "train": o.train_pairs, "held_out": o.valid_pairs },
+        "tokenize": { "train": o.train_report.to_string(), "held_out": o.valid_report.to_string() },
         "training": {
-            "steps_run": args.steps - outcome.resumed_from,
-            "resumed_from": outcome.resumed_from,
-            "seconds": train_secs,
-            "validation_seconds": eval_secs,
-            "real_tokens": tokens,
-            "tokens_per_s": tokens as f64 / step_secs,
-            "padding_share": pad_share,
+            "steps_run": o.steps_run,
+            "resumed_from": o.resumed_from,
+            "seconds": o.train_secs,
+            "validation_seconds": o.eval_secs,
+            "real_tokens": o.tokens,
+            "tokens_per_s": o.tokens_per_s(),
+            "padding_share": o.pad_share,
         },
         "held_out_before": before,
         "held_out_after": after,
@@ -328,7 +255,7 @@ fn run(args: Args) -> Res<()> {
         after.accuracy_ci95.1,
         after.decided,
         args.seed,
-        tokens as f64 / step_secs,
+        o.tokens_per_s(),
         t0.elapsed().as_secs_f64()
     );
     Ok(())
@@ -340,30 +267,6 @@ fn backbone(
     train_pairs: &[HhPair],
     ad: &Device,
 ) -> Res<(Transformer, Tokenizer, String)> {
-    let special = SpecialTokens::default();
-    let inline_dir = args.out.join("sft");
-    for dir in [args.sft_dir.clone(), inline_dir.join("model")] {
-        let complete = [WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"]
-            .iter()
-            .all(|f| dir.join(f).is_file());
-        if complete {
-            let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"), &special)?;
-            let model = load_model(&dir, ad)?;
-            let source = format!(
-                "loaded from {} ({} parameters)",
-                dir.display(),
-                model.config.num_params()
-            );
-            return Ok((model, tokenizer, source));
-        }
-    }
-    println!(
-        "no SFT model in {} or {}: training one inline ({} steps)",
-        args.sft_dir.display(),
-        inline_dir.join("model").display(),
-        args.sft_steps
-    );
-    let t = Instant::now();
     let cfg = InlineSft {
         vocab: args.sft_vocab,
         d_model: args.sft_d_model,
@@ -379,74 +282,13 @@ fn backbone(
         save_every: 30,
         seed: args.seed,
     };
-    let out = train_inline_sft(
+    load_or_train_sft(
+        std::slice::from_ref(&args.sft_dir),
         &cfg,
         train_pairs,
-        &inline_dir,
-        &ad.clone().without_autodiff(),
-    )?;
-    let source = format!(
-        "trained inline: {} steps of SFT in {:.0} s ({} parameters), saved in {}",
-        args.sft_steps,
-        t.elapsed().as_secs_f64(),
-        out.model.config.num_params(),
-        out.model_dir.display()
-    );
-    Ok((out.model, out.tokenizer, source))
-}
-
-/// A batch source that counts the real tokens of the batches it serves.
-struct Counting<'a> {
-    inner: &'a PairBatches,
-    tokens: Cell<usize>,
-}
-
-impl<'a> Counting<'a> {
-    fn new(inner: &'a PairBatches) -> Self {
-        Self {
-            inner,
-            tokens: Cell::new(0),
-        }
-    }
-}
-
-impl BatchSource for Counting<'_> {
-    type Batch = PairBatch;
-
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    fn batch(&self, index: usize, device: &Device) -> PairBatch {
-        let pairs = self.inner.pairs();
-        let n: usize = self
-            .inner
-            .batch_indices(index)
-            .iter()
-            .map(|&i| {
-                let p = &pairs[i];
-                2 * p.prompt.len() + p.chosen.len() + p.rejected.len()
-            })
-            .sum();
-        self.tokens.set(self.tokens.get() + n);
-        self.inner.batch(index, device)
-    }
-}
-
-/// Seconds spent in validation passes after step `after`: each validation record's wall time
-/// minus that of the training record logged just before it at the same step.
-fn eval_seconds(records: &[MetricRecord], after: usize) -> f64 {
-    records
-        .iter()
-        .filter(|r| r.split == "valid" && r.step > after)
-        .filter_map(|v| {
-            let t = records
-                .iter()
-                .rfind(|r| r.split == "train" && r.step == v.step)?
-                .wall_time_s?;
-            Some(v.wall_time_s? - t)
-        })
-        .sum()
+        &args.out.join("sft"),
+        ad,
+    )
 }
 
 fn print_report(before: &EvalReport, after: &EvalReport) {

@@ -2,10 +2,12 @@
 //!
 //! Umbrella crate: re-exports the workspace crates and hosts the runnable examples.
 //!
+//! - [`rlhf_core`]: the shared contracts (batch sources, the `Reward` trait, atomic writes).
 //! - [`lm`]: the causal language model layer (trait, reference transformer, generation,
 //!   checkpoints, tokenizer).
 //! - [`train`]: the training loop shared by every method.
-//! - [`policy_opt`]: the policy methods (SFT now).
+//! - [`policy_opt`]: the policy methods: SFT, the DPO family, and online RL (PPO, GRPO, RLOO,
+//!   REINFORCE++) on one rollout engine.
 //! - [`kl_control`]: KL estimators, masked reductions, β controllers, KL reward shaping.
 //! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
 //! - [`reward_model`]: reward models from preferences (losses, training, evaluation).
@@ -29,4 +31,5 @@ pub use lm;
 pub use policy_opt;
 pub use pref_data;
 pub use reward_model;
+pub use rlhf_core;
 pub use train;

@@ -118,3 +118,49 @@ pub fn train_inline_sft(
         report,
     })
 }
+
+/// The first complete SFT folder of `candidates` (weights, config and tokenizer), loaded on
+/// `ad` (the autodiff device), else a model trained inline with `cfg` on `pairs` into
+/// `inline_dir` (whose `model/` is tried first, so a rerun reuses it). Returns the model, its
+/// tokenizer and a line saying where it came from.
+pub fn load_or_train_sft(
+    candidates: &[PathBuf],
+    cfg: &InlineSft,
+    pairs: &[HhPair],
+    inline_dir: &Path,
+    ad: &Device,
+) -> Result<(Transformer, Tokenizer, String), Box<dyn std::error::Error>> {
+    use lm::checkpoint::{CONFIG_FILE, WEIGHTS_FILE, load_model};
+    let special = SpecialTokens::default();
+    let inline_model = inline_dir.join("model");
+    for dir in candidates.iter().chain(std::iter::once(&inline_model)) {
+        let complete = [WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"]
+            .iter()
+            .all(|f| dir.join(f).is_file());
+        if complete {
+            let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"), &special)?;
+            let model = load_model(dir, ad)?;
+            let source = format!(
+                "loaded from {} ({} parameters)",
+                dir.display(),
+                model.config.num_params()
+            );
+            return Ok((model, tokenizer, source));
+        }
+    }
+    println!(
+        "no SFT model found: training one inline ({} steps) into {}",
+        cfg.steps,
+        inline_dir.display()
+    );
+    let t = std::time::Instant::now();
+    let out = train_inline_sft(cfg, pairs, inline_dir, &ad.clone().without_autodiff())?;
+    let source = format!(
+        "trained inline: {} steps of SFT in {:.0} s ({} parameters), saved in {}",
+        cfg.steps,
+        t.elapsed().as_secs_f64(),
+        out.model.config.num_params(),
+        out.model_dir.display()
+    );
+    Ok((out.model, out.tokenizer, source))
+}

@@ -30,6 +30,16 @@ pub trait RewardModel {
     fn token_scores(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2>;
 }
 
+impl<R: RewardModel + ?Sized> RewardModel for &R {
+    fn score(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<1> {
+        (**self).score(ids, mask)
+    }
+
+    fn token_scores(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
+        (**self).token_scores(ids, mask)
+    }
+}
+
 /// A backbone whose embedding and lowest blocks can be frozen (excluded from training).
 pub trait FreezeLower: Sized {
     /// Number of blocks.

@@ -18,6 +18,7 @@ pub mod method;
 pub mod metrics;
 pub mod plot;
 pub mod progress;
+pub mod scatter;
 pub mod schedule;
 pub mod trainer;
 
@@ -30,5 +31,6 @@ pub use method::{BatchSource, MetricName, StepError, StepOutput, TrainMethod};
 pub use metrics::{MetricRecord, MetricsWriter, read_metrics};
 pub use plot::plot_metrics;
 pub use progress::TrainProgress;
+pub use scatter::{XySeries, plot_xy};
 pub use schedule::LrSchedule;
 pub use trainer::{evaluate, train};

@@ -22,12 +22,12 @@ pub const PANEL_HEIGHT: u32 = 320;
 /// Height of the title band in pixels.
 pub const TITLE_HEIGHT: u32 = 50;
 
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// Colours for the splits: `train` first, `valid` second, then the others by name
 /// (matplotlib's "tab10" palette).
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -48,7 +48,7 @@ pub fn plot_size(num_panels: usize) -> (u32, u32) {
 }
 
 /// Registers the embedded font with plotters (once per process).
-fn register_font() -> Result<(), String> {
+pub(crate) fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, DEJAVU_SANS).is_ok()
@@ -133,7 +133,7 @@ fn collect_series(records: &[MetricRecord], key: &str) -> Series {
 
 /// `[lo, hi]` padded so that it is never empty and has a margin around the data; a
 /// degenerate range (one value) is widened by `max(min_half, 10% of the value)` each side.
-fn padded_range(lo: f64, hi: f64, pad_frac: f64, min_half: f64) -> (f64, f64) {
+pub(crate) fn padded_range(lo: f64, hi: f64, pad_frac: f64, min_half: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {
         return (0.0, 1.0);
     }
@@ -150,7 +150,7 @@ fn padded_range(lo: f64, hi: f64, pad_frac: f64, min_half: f64) -> (f64, f64) {
 }
 
 /// Tick label: integers as integers, very small or large magnitudes in scientific notation.
-fn fmt_tick(v: f64) -> String {
+pub(crate) fn fmt_tick(v: f64) -> String {
     let a = v.abs();
     if v == 0.0 {
         "0".to_string()
