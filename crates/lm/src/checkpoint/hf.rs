@@ -14,7 +14,8 @@
 use std::path::Path;
 
 use burn::module::Param;
-use burn::tensor::Device;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor};
 
 use super::hf_config::{HfArchitecture, config_from_hf};
 use super::weights::{WeightFiles, Weights};
@@ -43,10 +44,13 @@ pub fn load_hf(dir: &Path, device: &Device) -> Result<Transformer, LmError> {
 }
 
 fn map_llama(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
-    m.embed.weight = w.param2("model.embed_tokens.weight", false)?;
+    w.set2(&mut m.embed.weight, "model.embed_tokens.weight", false)?;
     for (i, b) in m.blocks.iter_mut().enumerate() {
         let p = format!("model.layers.{i}");
-        b.attn_norm.gamma = w.param1(&format!("{p}.input_layernorm.weight"))?;
+        w.set1(
+            &mut b.attn_norm.gamma,
+            &format!("{p}.input_layernorm.weight"),
+        )?;
         let a = &mut b.attn;
         for (lin, name) in [
             (&mut a.q, "q_proj"),
@@ -54,18 +58,18 @@ fn map_llama(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
             (&mut a.v, "v_proj"),
             (&mut a.o, "o_proj"),
         ] {
-            lin.weight = w.param2(&format!("{p}.self_attn.{name}.weight"), true)?;
-            if lin.bias.is_some() {
-                lin.bias = Some(w.param1(&format!("{p}.self_attn.{name}.bias"))?);
-            }
+            set_linear(w, lin, &format!("{p}.self_attn.{name}"))?;
         }
         if let Some(norm) = a.q_norm.as_mut() {
-            norm.gamma = w.param1(&format!("{p}.self_attn.q_norm.weight"))?;
+            w.set1(&mut norm.gamma, &format!("{p}.self_attn.q_norm.weight"))?;
         }
         if let Some(norm) = a.k_norm.as_mut() {
-            norm.gamma = w.param1(&format!("{p}.self_attn.k_norm.weight"))?;
+            w.set1(&mut norm.gamma, &format!("{p}.self_attn.k_norm.weight"))?;
         }
-        b.mlp_norm.gamma = w.param1(&format!("{p}.post_attention_layernorm.weight"))?;
+        w.set1(
+            &mut b.mlp_norm.gamma,
+            &format!("{p}.post_attention_layernorm.weight"),
+        )?;
         let mlp = &mut b.mlp;
         let gate = mlp.gate.as_mut().ok_or_else(|| {
             LmError::checkpoint(w.origin(), "a Llama-like model needs a gated MLP")
@@ -75,18 +79,39 @@ fn map_llama(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
             (&mut mlp.up, "up_proj"),
             (&mut mlp.down, "down_proj"),
         ] {
-            lin.weight = w.param2(&format!("{p}.mlp.{name}.weight"), true)?;
-            if lin.bias.is_some() {
-                lin.bias = Some(w.param1(&format!("{p}.mlp.{name}.bias"))?);
-            }
+            set_linear(w, lin, &format!("{p}.mlp.{name}"))?;
         }
     }
-    m.norm.gamma = w.param1("model.norm.weight")?;
+    w.set1(&mut m.norm.gamma, "model.norm.weight")?;
     if let Some(head) = m.lm_head.as_mut() {
-        head.weight = w.param2("lm_head.weight", true)?;
+        w.set2(&mut head.weight, "lm_head.weight", true)?;
     } else {
         // Tied: a saved copy of the embedding is not loaded separately.
         w.mark_used("lm_head.weight");
+    }
+    Ok(())
+}
+
+/// Replaces the 1-D parameter in `slot` (which the model must have) by `name`.
+fn set_some(
+    w: &mut Weights<'_>,
+    slot: &mut Option<Param<Tensor<1>>>,
+    name: &str,
+) -> Result<(), LmError> {
+    match slot {
+        Some(p) => w.set1(p, name),
+        None => Err(LmError::checkpoint(
+            w.origin(),
+            format!("the model has no place for `{name}`"),
+        )),
+    }
+}
+
+/// `{prefix}.weight` (transposed) and, if the layer has one, `{prefix}.bias`.
+fn set_linear(w: &mut Weights<'_>, lin: &mut Linear, prefix: &str) -> Result<(), LmError> {
+    w.set2(&mut lin.weight, &format!("{prefix}.weight"), true)?;
+    if let Some(bias) = lin.bias.as_mut() {
+        w.set1(bias, &format!("{prefix}.bias"))?;
     }
     Ok(())
 }
@@ -98,17 +123,17 @@ fn map_gpt2(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
     } else {
         ""
     };
-    m.embed.weight = w.param2(&format!("{pre}wte.weight"), false)?;
+    w.set2(&mut m.embed.weight, &format!("{pre}wte.weight"), false)?;
     let pos = m
         .pos_embed
         .as_mut()
         .ok_or_else(|| LmError::checkpoint(w.origin(), "GPT-2 needs learned positions"))?;
-    pos.weight = w.param2(&format!("{pre}wpe.weight"), false)?;
+    w.set2(&mut pos.weight, &format!("{pre}wpe.weight"), false)?;
     let d = m.config.d_model;
     for (i, b) in m.blocks.iter_mut().enumerate() {
         let p = format!("{pre}h.{i}");
-        b.attn_norm.gamma = w.param1(&format!("{p}.ln_1.weight"))?;
-        b.attn_norm.beta = Some(w.param1(&format!("{p}.ln_1.bias"))?);
+        w.set1(&mut b.attn_norm.gamma, &format!("{p}.ln_1.weight"))?;
+        set_some(w, &mut b.attn_norm.beta, &format!("{p}.ln_1.bias"))?;
         let qkv_w = w.tensor(&format!("{p}.attn.c_attn.weight"), &[d, 3 * d])?;
         let qkv_b = w.tensor(&format!("{p}.attn.c_attn.bias"), &[3 * d])?;
         for (j, lin) in [&mut b.attn.q, &mut b.attn.k, &mut b.attn.v]
@@ -122,19 +147,27 @@ fn map_gpt2(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
                 d,
             )));
         }
-        b.attn.o.weight = w.param2(&format!("{p}.attn.c_proj.weight"), false)?;
-        b.attn.o.bias = Some(w.param1(&format!("{p}.attn.c_proj.bias"))?);
-        b.mlp_norm.gamma = w.param1(&format!("{p}.ln_2.weight"))?;
-        b.mlp_norm.beta = Some(w.param1(&format!("{p}.ln_2.bias"))?);
-        b.mlp.up.weight = w.param2(&format!("{p}.mlp.c_fc.weight"), false)?;
-        b.mlp.up.bias = Some(w.param1(&format!("{p}.mlp.c_fc.bias"))?);
-        b.mlp.down.weight = w.param2(&format!("{p}.mlp.c_proj.weight"), false)?;
-        b.mlp.down.bias = Some(w.param1(&format!("{p}.mlp.c_proj.bias"))?);
+        w.set2(
+            &mut b.attn.o.weight,
+            &format!("{p}.attn.c_proj.weight"),
+            false,
+        )?;
+        set_some(w, &mut b.attn.o.bias, &format!("{p}.attn.c_proj.bias"))?;
+        w.set1(&mut b.mlp_norm.gamma, &format!("{p}.ln_2.weight"))?;
+        set_some(w, &mut b.mlp_norm.beta, &format!("{p}.ln_2.bias"))?;
+        w.set2(&mut b.mlp.up.weight, &format!("{p}.mlp.c_fc.weight"), false)?;
+        set_some(w, &mut b.mlp.up.bias, &format!("{p}.mlp.c_fc.bias"))?;
+        w.set2(
+            &mut b.mlp.down.weight,
+            &format!("{p}.mlp.c_proj.weight"),
+            false,
+        )?;
+        set_some(w, &mut b.mlp.down.bias, &format!("{p}.mlp.c_proj.bias"))?;
     }
-    m.norm.gamma = w.param1(&format!("{pre}ln_f.weight"))?;
-    m.norm.beta = Some(w.param1(&format!("{pre}ln_f.bias"))?);
+    w.set1(&mut m.norm.gamma, &format!("{pre}ln_f.weight"))?;
+    set_some(w, &mut m.norm.beta, &format!("{pre}ln_f.bias"))?;
     match m.lm_head.as_mut() {
-        Some(head) => head.weight = w.param2("lm_head.weight", true)?,
+        Some(head) => w.set2(&mut head.weight, "lm_head.weight", true)?,
         None => w.mark_used("lm_head.weight"),
     }
     Ok(())

@@ -232,6 +232,39 @@ impl Weights<'_> {
         Ok(Param::from_tensor(self.tensor(name, &[])?))
     }
 
+    /// Replaces `param` by the tensor `name`, which must have `param`'s shape (PyTorch's
+    /// `[out, in]` of it when `transpose`).
+    pub(crate) fn set2(
+        &mut self,
+        param: &mut Param<Tensor<2>>,
+        name: &str,
+        transpose: bool,
+    ) -> Result<(), LmError> {
+        let [a, b] = param.dims();
+        let want = if transpose { [b, a] } else { [a, b] };
+        let got = self.shape(name)?;
+        if got != want {
+            let (path, _) = self.view(name)?;
+            return Err(LmError::checkpoint(
+                path,
+                format!("tensor `{name}`: expected shape {want:?}, got {got:?}"),
+            ));
+        }
+        *param = self.param2(name, transpose)?;
+        Ok(())
+    }
+
+    /// Replaces `param` by the tensor `name`, which must have `param`'s shape.
+    pub(crate) fn set1(&mut self, param: &mut Param<Tensor<1>>, name: &str) -> Result<(), LmError> {
+        let want = param.dims();
+        let values = self.values(name, &want)?.0;
+        *param = Param::from_tensor(Tensor::from_data(
+            TensorData::new(values, want),
+            self.device,
+        ));
+        Ok(())
+    }
+
     /// A 2-D weight; `transpose` converts PyTorch's `[out, in]` to burn's `[in, out]`.
     pub(crate) fn param2(
         &mut self,
