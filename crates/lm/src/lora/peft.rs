@@ -141,6 +141,16 @@ pub fn read_peft_config(dir: &Path) -> Result<LoraConfig, LmError> {
         ("modules_to_save", empty(cfg.present("modules_to_save"))),
         ("exclude_modules", empty(cfg.present("exclude_modules"))),
         ("layer_replication", empty(cfg.present("layer_replication"))),
+        ("target_parameters", empty(cfg.present("target_parameters"))),
+        (
+            "trainable_token_indices",
+            empty(cfg.present("trainable_token_indices")),
+        ),
+        (
+            "alora_invocation_tokens",
+            empty(cfg.present("alora_invocation_tokens")),
+        ),
+        ("use_qalora", cfg.opt_bool("use_qalora")? != Some(true)),
     ] {
         if !ok {
             return Err(cfg.unsupported(key, &format!("not supported, got {}", cfg.v[key])));
