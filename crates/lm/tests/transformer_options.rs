@@ -94,7 +94,10 @@ proptest! {
         let dev = device();
         let m = big(&everything(), seed);
         let n = row.len();
-        let alone = floats(m.token_logprobs(ints(&[row.clone()], &dev), ints(&[vec![1; n]], &dev)));
+        let alone = floats(m.token_logprobs(
+            ints(std::slice::from_ref(&row), &dev),
+            ints(&[vec![1; n]], &dev),
+        ));
         let (ids, mask) = left_pad(&[row, other], 0);
         let pad = ids[0].len() - n;
         let batched = floats(m.token_logprobs(ints(&ids, &dev), ints(&mask, &dev)));
