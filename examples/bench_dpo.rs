@@ -7,6 +7,11 @@
 //! cargo run --release --example bench_dpo               # default config (below)
 //! cargo run --release --example bench_dpo -- --help     # every number is a flag
 //! RLHF_DEVICE=tch cargo run --release --no-default-features --features tch --example bench_dpo
+//! # Gemma 3 270M as the policy: full fine-tuning vs LoRA, with gradient checkpointing
+//! cargo run --release --example bench_dpo -- --gemma .cache/gemma3/gemma-3-270m-q4_k_m.gguf
+//! cargo run --release --example bench_dpo -- --gemma <gguf> --lora-rank 16
+//! cargo run --release --example bench_dpo -- --gemma <gguf> --lora-rank 16 --reference frozen
+//! cargo run --release --example bench_dpo -- --gemma <gguf> --grad-checkpointing
 //! ```
 //!
 //! A step is what the training loop does: one forward of the policy over the `[2B, T]`
@@ -71,6 +76,19 @@ struct Args {
     /// HH-RLHF file or folder for `--gemma` (default: ../shared/data/hh-rlhf/).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
+    /// With `--gemma`: train LoRA adapters of this rank on every projection (q, k, v, o,
+    /// gate, up, down; alpha = 2·rank) instead of every weight; 0 = full fine-tuning.
+    #[arg(long, default_value_t = 0)]
+    lora_rank: usize,
+    /// With `--gemma`: recompute memory-bound activations in the backward pass (burn's
+    /// `device.autodiff().gradient_checkpointing()`).
+    #[arg(long)]
+    grad_checkpointing: bool,
+    /// With `--gemma`: `cached` (reference log-probs precomputed) or `frozen` (a reference
+    /// model scored every step: with LoRA it is the policy's base, adapters switched off,
+    /// sharing its weights; with full fine-tuning a copy of the initial weights).
+    #[arg(long, default_value = "cached")]
+    reference: String,
 }
 
 fn main() {
@@ -261,14 +279,38 @@ fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
 
 /// `--gemma`: DPO steps with Gemma 3 270M on real HH pairs, reference log-probs precomputed.
 fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
+    use burn::module::Module;
     use lm::CausalLm;
+    use lm::lora::{LoraConfig, LoraModel};
     use pref_data::{ChatTemplate, Mode, PreferencePair, TokenizeConfig, locate_hh, read_hh};
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let path = args.gemma.as_ref().expect("checked by the caller");
+    let frozen = match args.reference.as_str() {
+        "cached" => false,
+        "frozen" => true,
+        other => {
+            return Err(format!(
+                "--reference: expected cached or frozen, got {other}"
+            ));
+        }
+    };
     let device = select_device().map_err(|e| err(&e))?;
-    let ad = device.clone().autodiff();
+    let ad = if args.grad_checkpointing {
+        device.clone().autodiff().gradient_checkpointing()
+    } else {
+        device.clone().autodiff()
+    };
     let t_load = Instant::now();
     let mut model = lm::checkpoint::load_gemma3_gguf(path, &ad).map_err(|e| err(&e))?;
+    if args.lora_rank > 0 {
+        let lora = LoraConfig::new(args.lora_rank, 2.0 * args.lora_rank as f64).with_all_targets();
+        model = model.with_lora(&lora).map_err(|e| err(&e))?;
+    }
+    let trainable = if args.lora_rank > 0 {
+        model.num_lora_params()
+    } else {
+        model.num_params()
+    };
     let file = gguf::GgufFile::open(path).map_err(|e| err(&e))?;
     let tokenizer = lm::gguf_tokenizer::tokenizer_from_gguf(&file).map_err(|e| err(&e))?;
     let load_s = t_load.elapsed().as_secs_f64();
@@ -298,11 +340,25 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         },
     )
     .map_err(|e| err(&e))?;
+    let loss = DpoLossConfig::default().init().map_err(|e| err(&e))?;
     let t_pre = Instant::now();
-    let cache = ReferenceCache::compute(&model, &data, &device).map_err(|e| err(&e))?;
-    let precompute_s = t_pre.elapsed().as_secs_f64();
-    let source = DpoBatches::with_cache(data, cache).map_err(|e| err(&e))?;
-    let method = Dpo::new(DpoLossConfig::default().init().map_err(|e| err(&e))?);
+    let (method, source) = if frozen {
+        // With LoRA the reference is the policy's own base (a `valid()` view shares the
+        // frozen base weights); without, it is a copy of the initial weights.
+        let reference = model.clone().with_lora_enabled(false);
+        (
+            Dpo::with_frozen_reference(loss, &reference),
+            DpoBatches::new(data),
+        )
+    } else {
+        let cache = ReferenceCache::compute(&model, &data, &device).map_err(|e| err(&e))?;
+        let source = DpoBatches::with_cache(data, cache).map_err(|e| err(&e))?;
+        (Dpo::new(loss), source)
+    };
+    let precompute_s = (!frozen).then(|| t_pre.elapsed().as_secs_f64());
+    let (rss_before_train, _) = memory_mib();
+    // Peak resident set from here on: reset the high-water mark (Linux ≥ 4.0).
+    let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let mut optim = AdamWConfig::new()
         .with_epsilon(1e-8)
         .with_weight_decay(0.0)
@@ -324,7 +380,7 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         model = optim.step(1e-6, model, grads);
         steps.push((t.elapsed().as_secs_f64(), tokens, loss));
     }
-    let (peak_rss, _) = memory_mib();
+    let (peak_rss, rss_end) = memory_mib();
     // The first step warms up; the others are timed.
     let timed = if steps.len() > 1 {
         &steps[1..]
@@ -340,6 +396,10 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         "params": n_params,
         "vocab": model.vocab_size(),
         "dtype": "f32 (dequantised from GGUF)",
+        "lora_rank": args.lora_rank,
+        "trainable_params": trainable,
+        "grad_checkpointing": args.grad_checkpointing,
+        "reference": args.reference,
         "pairs_per_step": args.pairs,
         "max_prompt_len": args.prompt_len,
         "max_completion_len": args.completion_len,
@@ -348,6 +408,9 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         "steps": steps.iter().map(|s| serde_json::json!({"s": s.0, "tokens": s.1, "loss": s.2})).collect::<Vec<_>>(),
         "step_s": secs / timed.len().max(1) as f64,
         "tokens_per_s": tokens / secs,
+        "rss_before_training_mib": rss_before_train,
         "peak_rss_mib": peak_rss,
+        "peak_rss_is_training_only": hwm_reset,
+        "rss_end_mib": rss_end,
     }))
 }

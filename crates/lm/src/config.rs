@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::LmError;
+use crate::model::RopeScaling;
+use crate::model::gemma::LayerKind;
 
 /// Normalisation layer used before attention, before the MLP and at the end of the stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,37 @@ pub struct TransformerConfig {
     pub tie_embeddings: bool,
     /// Whether the attention and MLP projections carry biases (GPT-2: yes, Llama: no).
     pub bias: bool,
+    /// Width of one attention head when it is not `d_model / n_heads` (Qwen3, Mistral
+    /// Nemo); `None`: `d_model / n_heads`. Read it through [`head_dim()`](Self::head_dim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_dim: Option<usize>,
+    /// Biases on the query, key and value projections (Qwen2; implied by `bias`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub qkv_bias: bool,
+    /// Bias on the attention output projection (Llama's `attention_bias`; implied by `bias`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub o_bias: bool,
+    /// Biases on the feed-forward projections (Llama's `mlp_bias`; implied by `bias`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mlp_bias: bool,
+    /// RMSNorm over `head_dim` on every query and key head before RoPE (Qwen3's QK-norm).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub qk_norm: bool,
+    /// Sliding-window attention (Mistral): a query sees itself and the `window − 1` real
+    /// tokens before it, on the layers `layer_kinds` marks as sliding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<usize>,
+    /// Which layers use the window (Qwen2/Qwen3 `layer_types`); `None`: every layer when
+    /// `sliding_window` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_kinds: Option<Vec<LayerKind>>,
+    /// RoPE scaling (Llama 3.1's `llama3`, `linear`, `dynamic`); `None`: plain RoPE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_scaling: Option<RopeScaling>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl TransformerConfig {
@@ -96,6 +129,14 @@ impl TransformerConfig {
             positions: PositionKind::Rope { theta: 10_000.0 },
             tie_embeddings: true,
             bias: false,
+            head_dim: None,
+            qkv_bias: false,
+            o_bias: false,
+            mlp_bias: false,
+            qk_norm: false,
+            sliding_window: None,
+            layer_kinds: None,
+            rope_scaling: None,
         }
     }
 
@@ -116,6 +157,14 @@ impl TransformerConfig {
             positions: PositionKind::Learned,
             tie_embeddings: true,
             bias: true,
+            head_dim: None,
+            qkv_bias: false,
+            o_bias: false,
+            mlp_bias: false,
+            qk_norm: false,
+            sliding_window: None,
+            layer_kinds: None,
+            rope_scaling: None,
         }
     }
 
@@ -131,9 +180,35 @@ impl TransformerConfig {
         self
     }
 
-    /// Width of one attention head.
+    /// Width of one attention head: [`head_dim`](Self::head_dim) if set, else
+    /// `d_model / n_heads`.
     pub fn head_dim(&self) -> usize {
-        self.d_model / self.n_heads.max(1)
+        self.head_dim.unwrap_or(self.d_model / self.n_heads.max(1))
+    }
+
+    /// Whether the query, key and value projections carry biases.
+    pub fn has_qkv_bias(&self) -> bool {
+        self.bias || self.qkv_bias
+    }
+
+    /// Whether the attention output projection carries a bias.
+    pub fn has_o_bias(&self) -> bool {
+        self.bias || self.o_bias
+    }
+
+    /// Whether the feed-forward projections carry biases.
+    pub fn has_mlp_bias(&self) -> bool {
+        self.bias || self.mlp_bias
+    }
+
+    /// The attention span of layer `i`: sliding when a window is set and `layer_kinds`
+    /// (if given) marks the layer so.
+    pub fn layer_kind(&self, i: usize) -> LayerKind {
+        match (&self.sliding_window, &self.layer_kinds) {
+            (None, _) => LayerKind::Global,
+            (Some(_), None) => LayerKind::Sliding,
+            (Some(_), Some(kinds)) => kinds.get(i).copied().unwrap_or(LayerKind::Global),
+        }
     }
 
     /// Checks that the numbers fit together.
@@ -148,7 +223,10 @@ impl TransformerConfig {
             ("d_ff", self.d_ff),
             ("max_seq_len", self.max_seq_len),
         ])?;
-        if !self.d_model.is_multiple_of(self.n_heads) {
+        if self.head_dim == Some(0) {
+            return bad("head_dim", "must be at least 1, got 0".into());
+        }
+        if self.head_dim.is_none() && !self.d_model.is_multiple_of(self.n_heads) {
             return bad(
                 "n_heads",
                 format!(
@@ -169,6 +247,30 @@ impl TransformerConfig {
                 return bad("positions.theta", format!("must be > 1, got {theta}"));
             }
         }
+        if self.sliding_window == Some(0) {
+            return bad("sliding_window", "must be at least 1, got 0".into());
+        }
+        if let Some(kinds) = &self.layer_kinds
+            && kinds.len() != self.n_layers
+        {
+            return bad(
+                "layer_kinds",
+                format!(
+                    "needs one entry per layer ({}), got {}",
+                    self.n_layers,
+                    kinds.len()
+                ),
+            );
+        }
+        if let Some(scaling) = &self.rope_scaling {
+            if self.positions == PositionKind::Learned {
+                return bad("rope_scaling", "needs RoPE positions".into());
+            }
+            scaling.validate()?;
+        }
+        if self.qk_norm && self.norm != NormKind::Rms {
+            return bad("qk_norm", "needs RMSNorm (norm = rms)".into());
+        }
         check_positive("norm_eps", self.norm_eps)
     }
 
@@ -176,7 +278,11 @@ impl TransformerConfig {
     pub fn num_params(&self) -> usize {
         let d = self.d_model;
         let hd = self.head_dim();
-        let b = usize::from(self.bias);
+        let (qkv_b, o_b, mlp_b) = (
+            usize::from(self.has_qkv_bias()),
+            usize::from(self.has_o_bias()),
+            usize::from(self.has_mlp_bias()),
+        );
         let norm = if self.norm == NormKind::Layer {
             2 * d
         } else {
@@ -185,10 +291,12 @@ impl TransformerConfig {
         let attn = d * self.n_heads * hd
             + 2 * d * self.n_kv_heads * hd
             + self.n_heads * hd * d
-            + b * (self.n_heads * hd + 2 * self.n_kv_heads * hd + d);
+            + qkv_b * (self.n_heads * hd + 2 * self.n_kv_heads * hd)
+            + o_b * d
+            + 2 * hd * usize::from(self.qk_norm);
         let mlp = match self.mlp {
-            MlpKind::SwiGlu => 3 * d * self.d_ff + b * (2 * self.d_ff + d),
-            MlpKind::Gelu => 2 * d * self.d_ff + b * (self.d_ff + d),
+            MlpKind::SwiGlu => 3 * d * self.d_ff + mlp_b * (2 * self.d_ff + d),
+            MlpKind::Gelu => 2 * d * self.d_ff + mlp_b * (self.d_ff + d),
         };
         let pos = match self.positions {
             PositionKind::Learned => self.max_seq_len * d,
@@ -249,6 +357,36 @@ mod tests {
         c.validate().unwrap();
         c.d_model = 66;
         assert!(c.validate().unwrap_err().to_string().contains("n_heads"));
+    }
+
+    /// Configs written before the Qwen/Mistral/Llama 3 options existed still load, and
+    /// a config without them serialises exactly as before.
+    #[test]
+    fn old_json_loads_and_new_fields_are_omitted_when_off() {
+        let c = TransformerConfig::llama(100, 64, 2, 4, 2, 128);
+        let s = serde_json::to_string(&c).unwrap();
+        for key in [
+            "head_dim",
+            "qkv_bias",
+            "qk_norm",
+            "sliding_window",
+            "rope_scaling",
+        ] {
+            assert!(!s.contains(key), "{s}");
+        }
+        let old = r#"{"vocab_size":100,"d_model":64,"n_layers":2,"n_heads":4,"n_kv_heads":2,
+            "d_ff":128,"max_seq_len":2048,"norm":"rms","norm_eps":1e-6,"mlp":"swi_glu",
+            "positions":{"kind":"rope","theta":10000.0},"tie_embeddings":true,"bias":false}"#;
+        assert_eq!(serde_json::from_str::<TransformerConfig>(old).unwrap(), c);
+        let mut q = c.clone();
+        q.head_dim = Some(32);
+        q.qk_norm = true;
+        q.sliding_window = Some(8);
+        q.rope_scaling = Some(RopeScaling::Linear { factor: 2.0 });
+        let s = serde_json::to_string(&q).unwrap();
+        assert_eq!(serde_json::from_str::<TransformerConfig>(&s).unwrap(), q);
+        q.validate().unwrap();
+        assert_eq!(q.head_dim(), 32);
     }
 
     #[test]

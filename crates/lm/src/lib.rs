@@ -2,16 +2,20 @@
 //!
 //! - [`CausalLm`]: the trait every trainer is written against (hidden states, logits,
 //!   masked and shifted per-token log-probs, entropies, KV-cached steps).
-//! - [`Transformer`]: a reference decoder-only transformer, Llama-style or GPT-2-style by
-//!   [`TransformerConfig`].
+//! - [`Transformer`]: the configurable decoder-only transformer ([`TransformerConfig`]):
+//!   GPT-2, Llama 2/3.x, SmolLM, Mistral, Qwen2/2.5, Qwen3.
 //! - [`Gemma3`]: the Gemma 3 text decoder ([`Gemma3Config`]), loadable from Hugging Face
 //!   weights or a GGUF file.
 //! - [`generate()`]: batched, left-padded, KV-cached sampling that returns the sampled tokens'
 //!   log-probs under the model.
 //! - [`ScalarHead`]: a scalar head for reward models and value functions over a shared
 //!   backbone.
-//! - [`checkpoint`]: safetensors checkpoints with a JSON config, and Hugging Face Llama /
-//!   GPT-2 weight loading.
+//! - [`LanguageModel`]: either of them, what [`checkpoint::load_pretrained`] returns for any
+//!   supported Hugging Face folder.
+//! - [`lora`]: LoRA adapters on every family, PEFT-compatible (train, switch off for the
+//!   reference, merge, save/load in PEFT's format).
+//! - [`checkpoint`]: Hugging Face folders (sharded, bf16/f16), GGUF, and this crate's own
+//!   safetensors checkpoints.
 //! - [`tokenizer`]: a thin wrapper over the `tokenizers` crate.
 //! - [`gguf_tokenizer`]: the Gemma tokenizer rebuilt from a GGUF file's metadata.
 //! - [`device`]: the one helper that picks the backend from features or `RLHF_DEVICE`.
@@ -26,6 +30,7 @@ pub mod gguf_tokenizer;
 pub mod head;
 pub mod kv_cache;
 pub mod logprobs;
+pub mod lora;
 pub mod mask;
 pub mod model;
 pub mod tokenizer;
@@ -39,4 +44,5 @@ pub use head::ScalarHead;
 pub use kv_cache::KvCache;
 pub use logprobs::{SequenceLogProbs, TokenStats};
 pub use model::Transformer;
-pub use model::{Gemma3, Gemma3Config};
+pub use model::gemma::LayerKind;
+pub use model::{Gemma3, Gemma3Config, LanguageModel, RopeScaling};

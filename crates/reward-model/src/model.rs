@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Int, Tensor};
 use lm::checkpoint::{CONFIG_FILE, load_model, write_atomic};
-use lm::{CausalLm, ScalarHead, Transformer, TransformerConfig};
+use lm::{CausalLm, Gemma3, LanguageModel, ScalarHead, Transformer, TransformerConfig};
 
 use crate::error::{RmError, RmResult};
 
@@ -69,6 +69,41 @@ impl FreezeLower for Transformer {
             .map(|(i, b)| if i < n { b.no_grad() } else { b })
             .collect();
         self
+    }
+}
+
+impl FreezeLower for Gemma3 {
+    fn num_layers(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Gemma 3 has no learned positions; its embedding is also the (unused) output
+    /// projection, frozen with it.
+    fn freeze_lower(mut self, n: usize) -> Self {
+        if n == 0 {
+            return self;
+        }
+        self.embed = self.embed.no_grad();
+        self.blocks = self
+            .blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| if i < n { b.no_grad() } else { b })
+            .collect();
+        self
+    }
+}
+
+impl FreezeLower for LanguageModel {
+    fn num_layers(&self) -> usize {
+        self.blocks().len()
+    }
+
+    fn freeze_lower(self, n: usize) -> Self {
+        match self {
+            Self::Transformer(m) => Self::Transformer(m.freeze_lower(n)),
+            Self::Gemma3(m) => Self::Gemma3(m.freeze_lower(n)),
+        }
     }
 }
 

@@ -135,3 +135,51 @@ fn freezing_zero_layers_trains_everything() {
     // embedding receives gradients through the lookup.
     assert_eq!(grad_counts(&model, &grads).1, 0);
 }
+
+/// Gemma 3 and the any-family `LanguageModel` freeze the same way: embedding and lower
+/// blocks get no gradient, the rest does.
+#[test]
+fn gemma3_and_language_model_freeze_lower_blocks() {
+    use lm::{CausalLm, Gemma3, Gemma3Config, LanguageModel};
+    use reward_model::{FreezeLower, RewardModel, ScalarRewardModel};
+    let dev = device().autodiff();
+    let cfg = Gemma3Config::new(VOCAB, 16, 3, 2, 1, 8, 32).with_max_seq_len(32);
+    let gemma = Gemma3::new(&cfg, 1, &dev).unwrap();
+    for backbone in [
+        LanguageModel::Gemma3(gemma.clone()),
+        LanguageModel::Transformer(tiny_rm(1).backbone.clone()),
+    ] {
+        let n = backbone.num_layers() - 1;
+        assert_eq!(n + 1, backbone.blocks().len());
+        let rm = ScalarRewardModel::new(backbone, 0, &dev)
+            .freeze_lower(n)
+            .unwrap();
+        let ids = burn::tensor::Tensor::<2, burn::tensor::Int>::from_ints([[1, 5, 7, 2]], &dev);
+        let mask = ids.ones_like();
+        let grads = GradientsParams::from_grads(rm.score(ids, mask).sum().backward(), &rm);
+        let blocks = rm.backbone.blocks();
+        for (i, b) in blocks[..n].iter().enumerate() {
+            assert_eq!(grad_counts(b, &grads).0, 0, "block {i} is frozen");
+        }
+        assert_eq!(grad_counts(&blocks[n], &grads).1, 0, "the top block trains");
+        assert_eq!(grad_counts(&rm.head, &grads), (2, 0), "head trains");
+        assert!(rm.backbone.vocab_size() == VOCAB);
+    }
+    let frozen = gemma.freeze_lower(3);
+    let grads = GradientsParams::from_grads(
+        frozen
+            .logits(
+                burn::tensor::Tensor::from_ints([[1, 5]], &dev),
+                burn::tensor::Tensor::from_ints([[1, 1]], &dev),
+            )
+            .sum()
+            .backward(),
+        &frozen,
+    );
+    assert_eq!(
+        grad_counts(&frozen.embed, &grads).0,
+        0,
+        "embedding is frozen"
+    );
+    assert_eq!(grad_counts(&frozen.norm, &grads).1, 0, "final norm trains");
+}

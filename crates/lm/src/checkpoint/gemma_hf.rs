@@ -6,14 +6,14 @@
 //! permutation. The output projection is the embedding (`lm_head.weight`, if saved, must
 //! equal it and is not loaded separately).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
-use safetensors::SafeTensors;
 use serde_json::Value;
 
-use super::hf::{HfConfig, Weights};
+use super::hf_config::check_architectures;
+use super::hf_json::{HfConfig, read_json};
+use super::weights::{WeightFiles, Weights};
 use crate::error::LmError;
 use crate::model::gemma::{Gemma3Config, LayerKind, SLIDING_WINDOW_PATTERN, layer_pattern};
 use crate::model::gemma::{ROPE_THETA_GLOBAL, ROPE_THETA_LOCAL};
@@ -23,9 +23,7 @@ use crate::model::{Gemma3, gemma::Gemma3LayerWeights};
 /// model does not implement (soft-capping, scaled RoPE, bidirectional attention, biases,
 /// untied output, another activation) are errors naming the field.
 pub fn gemma3_config_from_hf(path: &Path) -> Result<Gemma3Config, LmError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LmError::io("reading", path, e))?;
-    let v: Value = serde_json::from_str(&text)
-        .map_err(|e| LmError::checkpoint(path, format!("line {}: {e}", e.line())))?;
+    let v = read_json(path)?;
     let cfg = HfConfig { v: &v, path };
     let model_type = cfg.str("model_type")?;
     if model_type != "gemma3_text" {
@@ -34,6 +32,7 @@ pub fn gemma3_config_from_hf(path: &Path) -> Result<Gemma3Config, LmError> {
             &format!("expected `gemma3_text` (the text-only Gemma 3), got `{model_type}`"),
         ));
     }
+    check_architectures(&cfg, "Gemma3ForCausalLM")?;
     for key in [
         "final_logit_softcapping",
         "attn_logit_softcapping",
@@ -142,22 +141,14 @@ fn rope_thetas(cfg: &HfConfig<'_>) -> Result<(f64, f64), LmError> {
 }
 
 /// Loads a Hugging Face Gemma 3 text checkpoint folder (`config.json` +
-/// `model.safetensors`) onto `device` as f32. Every tensor the model needs must be present;
-/// unknown tensors are an error.
+/// `model.safetensors` or sharded `model.safetensors.index.json`) onto `device` as f32.
+/// Every tensor the model needs must be present; unknown tensors are an error.
 pub fn load_gemma3_hf(dir: &Path, device: &Device) -> Result<Gemma3, LmError> {
     let config = gemma3_config_from_hf(&dir.join("config.json"))?;
-    let path = dir.join("model.safetensors");
-    let bytes = std::fs::read(&path).map_err(|e| LmError::io("reading", &path, e))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| LmError::checkpoint(&path, format!("not a safetensors file: {e}")))?;
-    let mut w = Weights {
-        st: &st,
-        path: &path,
-        device,
-        used: HashMap::new(),
-    };
-    let mat = |w: &mut Weights<'_>, name: &str, transpose: bool| -> Result<Tensor<2>, _> {
-        w.param2(name, transpose).map(|p| p.val())
+    let files = WeightFiles::read(dir)?;
+    let mut w = files.weights(device)?;
+    let mat = |w: &mut Weights<'_>, name: &str, transpose: bool| -> Result<Tensor<2>, LmError> {
+        w.matrix(name, transpose)
     };
     let embed = mat(&mut w, "model.embed_tokens.weight", false)?;
     let mut layers = Vec::with_capacity(config.n_layers);
@@ -188,30 +179,19 @@ pub fn load_gemma3_hf(dir: &Path, device: &Device) -> Result<Gemma3, LmError> {
         });
     }
     let final_norm = w.param1("model.norm.weight")?.val();
-    if st.names().contains(&"lm_head.weight") {
+    if w.contains("lm_head.weight") {
         let head = mat(&mut w, "lm_head.weight", false)?;
         let same =
             head.dims() == embed.dims() && head.clone().equal(embed.clone()).all().into_scalar();
         if !same {
             return Err(LmError::checkpoint(
-                &path,
+                w.origin(),
                 "`lm_head.weight` differs from `model.embed_tokens.weight`: untied output \
                  projections are not supported",
             ));
         }
     }
-    let unused: Vec<String> = st
-        .names()
-        .into_iter()
-        .filter(|n| !w.used.contains_key(*n))
-        .map(str::to_string)
-        .collect();
-    if !unused.is_empty() {
-        return Err(LmError::checkpoint(
-            &path,
-            format!("tensors the model has no place for: {unused:?}"),
-        ));
-    }
+    w.check_all_used(|_| false)?;
     Gemma3::from_weights(&config, embed, layers, final_norm)
-        .map_err(|e| LmError::checkpoint(&path, e.to_string()))
+        .map_err(|e| LmError::checkpoint(w.origin(), e.to_string()))
 }

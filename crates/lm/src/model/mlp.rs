@@ -6,6 +6,7 @@ use burn::tensor::activation::{gelu_approximate, silu};
 use burn::tensor::{Device, Tensor};
 
 use crate::config::{MlpKind, TransformerConfig};
+use crate::lora::{LoraAdapter, linear_with_lora};
 
 /// The activation applied to the gate projection of a gated feed-forward block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -20,6 +21,9 @@ pub enum GateActivation {
 
 /// `down(act(gate(x)) ⊙ up(x))` when `gate` is present (gated linear unit, Shazeer 2020,
 /// with `act` = silu for Llama or gelu-tanh for Gemma), else `down(gelu_tanh(up(x)))` (GPT-2).
+///
+/// Each projection may carry a LoRA adapter (`gate_lora`, `up_lora`, `down_lora`, see
+/// [`crate::lora`]).
 #[derive(Module, Debug)]
 pub struct Mlp {
     /// Gate projection (gated blocks only), `d_model → d_ff`.
@@ -31,18 +35,39 @@ pub struct Mlp {
     /// Activation of the gate projection (unused without a gate).
     #[module(skip)]
     pub gate_act: GateActivation,
+    /// LoRA adapter of the gate projection.
+    pub gate_lora: Option<LoraAdapter>,
+    /// LoRA adapter of the up projection.
+    pub up_lora: Option<LoraAdapter>,
+    /// LoRA adapter of the down projection.
+    pub down_lora: Option<LoraAdapter>,
 }
 
 impl Mlp {
     /// Randomly initialised block for `config`.
     pub(crate) fn new(config: &TransformerConfig, init: &mut super::Init, device: &Device) -> Self {
-        let mut lin = |i, o| init.linear(i, o, config.bias, device);
+        let mut lin = |i, o| init.linear(i, o, config.has_mlp_bias(), device);
         let gate = (config.mlp == MlpKind::SwiGlu).then(|| lin(config.d_model, config.d_ff));
+        let up = lin(config.d_model, config.d_ff);
+        let down = lin(config.d_ff, config.d_model);
+        Self::from_projections(gate, up, down, GateActivation::Silu)
+    }
+
+    /// A block over the given projections (`[in, out]` layout), without adapters.
+    pub fn from_projections(
+        gate: Option<Linear>,
+        up: Linear,
+        down: Linear,
+        gate_act: GateActivation,
+    ) -> Self {
         Self {
             gate,
-            up: lin(config.d_model, config.d_ff),
-            down: lin(config.d_ff, config.d_model),
-            gate_act: GateActivation::Silu,
+            up,
+            down,
+            gate_act,
+            gate_lora: None,
+            up_lora: None,
+            down_lora: None,
         }
     }
 
@@ -50,15 +75,15 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let h = match &self.gate {
             Some(gate) => {
-                let g = gate.forward(x.clone());
+                let g = linear_with_lora(gate, self.gate_lora.as_ref(), x.clone());
                 let g = match self.gate_act {
                     GateActivation::Silu => silu(g),
                     GateActivation::GeluTanh => gelu_approximate(g),
                 };
-                g * self.up.forward(x)
+                g * linear_with_lora(&self.up, self.up_lora.as_ref(), x)
             }
-            None => gelu_approximate(self.up.forward(x)),
+            None => gelu_approximate(linear_with_lora(&self.up, self.up_lora.as_ref(), x)),
         };
-        self.down.forward(h)
+        linear_with_lora(&self.down, self.down_lora.as_ref(), h)
     }
 }

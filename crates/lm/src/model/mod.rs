@@ -1,5 +1,7 @@
-//! The reference decoder-only transformer, Llama-style or GPT-2-style by configuration.
+//! The decoder-only models: the configurable [`Transformer`] (GPT-2, Llama, Qwen2/3,
+//! Mistral, SmolLM), [`Gemma3`], and the [`LanguageModel`] enum that holds either.
 
+mod any;
 mod attention;
 mod block;
 pub mod gemma;
@@ -8,12 +10,13 @@ mod norm;
 mod rope;
 mod transformer;
 
+pub use any::LanguageModel;
 pub use attention::{Attention, MASKED_SCORE};
 pub use block::Block;
 pub use gemma::{Gemma3, Gemma3Config};
 pub use mlp::{GateActivation, Mlp};
 pub use norm::Norm;
-pub use rope::{Rope, RopeTables};
+pub use rope::{Rope, RopeScaling, RopeTables};
 pub use transformer::Transformer;
 
 use burn::module::Param;

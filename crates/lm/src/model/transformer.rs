@@ -5,18 +5,23 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 use super::block::Block;
+use super::gemma::{LayerKind, sliding_window_blocked};
 use super::norm::Norm;
 use super::rope::Rope;
 use crate::causal_lm::CausalLm;
 use crate::config::{PositionKind, TransformerConfig};
 use crate::error::LmError;
 use crate::kv_cache::KvCache;
+use crate::lora::LoraConfig;
 use crate::mask::{blocked_keys, positions_from_mask};
 
 /// A decoder-only transformer implementing [`CausalLm`].
 ///
 /// Llama-style (RoPE, RMSNorm, SwiGLU, grouped-query attention) or GPT-2-style (learned
-/// positions, LayerNorm, GELU) according to its [`TransformerConfig`].
+/// positions, LayerNorm, GELU) according to its [`TransformerConfig`], whose options also
+/// cover Qwen2/2.5 (q/k/v biases), Qwen3 (QK-norm, explicit `head_dim`), Mistral (sliding
+/// window) and Llama 3.x (scaled RoPE). Load Hugging Face checkpoints of these families with
+/// [`crate::checkpoint::load_hf`] or [`crate::checkpoint::load_pretrained`].
 #[derive(Module, Debug)]
 pub struct Transformer {
     /// Token embedding `[vocab, d_model]`; also the output projection when tied.
@@ -34,6 +39,8 @@ pub struct Transformer {
     pub config: TransformerConfig,
     #[module(skip)]
     rope: Option<Rope>,
+    #[module(skip)]
+    pub(crate) lora: Option<LoraConfig>,
 }
 
 impl Transformer {
@@ -71,9 +78,12 @@ impl Transformer {
         norm: Norm,
         lm_head: Option<Linear>,
     ) -> Self {
-        let rope = match config.positions {
-            PositionKind::Rope { theta } => Some(Rope::new(config.head_dim(), theta)),
-            PositionKind::Learned => None,
+        let rope = match (config.positions, &config.rope_scaling) {
+            (PositionKind::Rope { theta }, None) => Some(Rope::new(config.head_dim(), theta)),
+            (PositionKind::Rope { theta }, Some(s)) => {
+                Some(Rope::scaled(config.head_dim(), theta, s))
+            }
+            (PositionKind::Learned, _) => None,
         };
         Self {
             embed,
@@ -83,6 +93,7 @@ impl Transformer {
             lm_head,
             config: config.clone(),
             rope,
+            lora: None,
         }
     }
 
@@ -101,11 +112,27 @@ impl Transformer {
             let max = self.config.max_seq_len as i64 - 1;
             x = x + pos.forward(positions.clone().clamp(0, max));
         }
+        let blocked: Tensor<4, Bool> = blocked_keys(key_mask.clone(), past, t);
+        let n = self.blocks.len();
+        let local = match self.config.sliding_window {
+            Some(window) if (0..n).any(|i| self.config.layer_kind(i) == LayerKind::Sliding) => {
+                Some(sliding_window_blocked(
+                    blocked.clone(),
+                    key_mask,
+                    positions.clone(),
+                    window,
+                ))
+            }
+            _ => None,
+        };
         let rope = self.rope.as_ref().map(|r| r.tables(positions, &device));
-        let blocked: Tensor<4, Bool> = blocked_keys(key_mask, past, t);
         for (i, block) in self.blocks.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| (c, i));
-            x = block.forward(x, &blocked, rope.as_ref(), layer_cache);
+            let mask = match (self.config.layer_kind(i), &local) {
+                (LayerKind::Sliding, Some(local)) => local,
+                _ => &blocked,
+            };
+            x = block.forward(x, mask, rope.as_ref(), layer_cache);
         }
         if let Some(c) = cache {
             c.advance(t);

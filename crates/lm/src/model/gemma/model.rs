@@ -9,6 +9,7 @@ use super::window::sliding_window_blocked;
 use crate::causal_lm::{CausalLm, DEFAULT_LOGITS_CHUNK_ELEMENTS};
 use crate::error::LmError;
 use crate::kv_cache::KvCache;
+use crate::lora::LoraConfig;
 use crate::mask::{blocked_keys, positions_from_mask};
 use crate::model::{Attention, Block, GateActivation, Mlp, Norm, Rope, tied_logits};
 
@@ -83,6 +84,8 @@ pub struct Gemma3 {
     rope_local: Rope,
     #[module(skip)]
     rope_global: Rope,
+    #[module(skip)]
+    pub(crate) lora: Option<LoraConfig>,
 }
 
 impl Gemma3 {
@@ -169,25 +172,24 @@ impl Gemma3 {
             }
             blocks.push(Block {
                 attn_norm: norm(l.attn_norm),
-                attn: Attention {
-                    q: lin(l.q),
-                    k: lin(l.k),
-                    v: lin(l.v),
-                    o: lin(l.o),
-                    n_heads: c.n_heads,
-                    n_kv_heads: c.n_kv_heads,
-                    head_dim: hd,
-                    q_norm: Some(norm(l.q_norm)),
-                    k_norm: Some(norm(l.k_norm)),
-                    scale: c.query_pre_attn_scalar.powf(-0.5),
-                },
+                attn: Attention::from_projections(
+                    lin(l.q),
+                    lin(l.k),
+                    lin(l.v),
+                    lin(l.o),
+                    c.n_heads,
+                    c.n_kv_heads,
+                    hd,
+                )
+                .with_qk_norm(Some(norm(l.q_norm)), Some(norm(l.k_norm)))
+                .with_scale(c.query_pre_attn_scalar.powf(-0.5)),
                 mlp_norm: norm(l.mlp_norm),
-                mlp: Mlp {
-                    gate: Some(lin(l.gate)),
-                    up: lin(l.up),
-                    down: lin(l.down),
-                    gate_act: GateActivation::GeluTanh,
-                },
+                mlp: Mlp::from_projections(
+                    Some(lin(l.gate)),
+                    lin(l.up),
+                    lin(l.down),
+                    GateActivation::GeluTanh,
+                ),
                 post_attn_norm: Some(norm(l.post_attn_norm)),
                 post_mlp_norm: Some(norm(l.post_mlp_norm)),
             });
@@ -202,6 +204,7 @@ impl Gemma3 {
             logits_chunk_elements: DEFAULT_LOGITS_CHUNK_ELEMENTS,
             rope_local: Rope::new(hd, c.rope_theta_local),
             rope_global: Rope::new(hd, c.rope_theta_global),
+            lora: None,
         })
     }
 
