@@ -18,23 +18,24 @@ use std::time::Instant;
 
 use burn::module::Module;
 use clap::Parser;
-use kl_control::{AdaptiveKlConfig, KlControllerConfig};
-use lm::select_device;
+use kl_control::{AdaptiveKlConfig, KlController, KlControllerConfig};
 use policy_opt::online::{
     ActorCritic, Algorithm, OnlineConfig, OnlineInputs, PolicyEval, PpoConfig, evaluate_policy,
     train_online,
 };
-use policy_opt::rollout::{RolloutConfig, RolloutPrompt, rollout_prompts};
-use pref_data::{ChatTemplate, Mode, PromptExample, SplitFractions, Text, TokenizeConfig};
-use reward_model::{
-    Granularity, ModelReward, NormalizedRewardModel, RewardComponent, RewardEnsemble,
-};
+use policy_opt::rollout::RolloutConfig;
+use reward_model::{Granularity, ModelReward, NormalizedRewardModel};
+use reward_model::{RewardComponent, RewardEnsemble, ScalarRewardModel};
 use rlhf_core::Reward;
 
+#[path = "common/hh_rl.rs"]
+mod hh_rl;
 #[path = "common/hh_rm.rs"]
 mod hh_rm;
 #[path = "common/inline_sft.rs"]
 mod inline_sft;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 #[derive(Parser, Debug, serde::Serialize)]
 #[command(about = "SFT → reward model → PPO on HH-RLHF")]
@@ -46,7 +47,7 @@ struct Args {
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// PPO iterations (rollout of `--prompts` prompts, then 4 epochs of 2 minibatches).
+    /// PPO iterations (a rollout of `--prompts` prompts, then 4 epochs of 2 minibatches).
     #[arg(long, default_value_t = 40)]
     iterations: usize,
     #[arg(long, default_value_t = 8)]
@@ -76,37 +77,24 @@ fn main() {
     }
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(args: Args) -> Res<()> {
     let t0 = Instant::now();
-    let device = select_device()?;
+    let device = lm::select_device()?;
     let ad = device.clone().autodiff();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
-    let (pairs, skips) = pref_data::read_hh(&path, Mode::Lenient)?;
+    let (pairs, skips) = pref_data::read_hh(&path, pref_data::Mode::Lenient)?;
     println!("{skips}");
-    let fractions = SplitFractions {
+    let fractions = pref_data::SplitFractions {
         valid: 0.1,
         test: 0.0,
     };
     let splits = pref_data::split_by_prompt(pairs, |p| p.prompt.as_str(), fractions, args.seed);
 
-    let sft_cfg = inline_sft::InlineSft {
-        vocab: 4096,
-        d_model: 256,
-        layers: 4,
-        heads: 4,
-        kv_heads: 2,
-        d_ff: 768,
-        max_len: 192,
-        batch: 16,
-        steps: 90,
-        lr: 2e-3,
-        warmup: 10,
-        save_every: 30,
-        seed: args.seed,
-    };
-    let (sft, tokenizer, from) = inline_sft::load_or_train_sft(
-        &[PathBuf::from("runs/sft/model")],
+    let sft_cfg = inline_sft::InlineSft::small(args.seed);
+    let sft_dirs = [PathBuf::from("runs/sft/model")];
+    let (sft, tok, from) = inline_sft::load_or_train_sft(
+        &sft_dirs,
         &sft_cfg,
         &splits.train,
         &args.out.join("sft"),
@@ -117,47 +105,50 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         seed: args.seed,
         ..hh_rm::RmSettings::default()
     };
+    let rm_dirs = [PathBuf::from("runs/reward_model/model")];
     let (rm, norm, rm_dir, from) = hh_rm::load_or_train_rm(
-        &[PathBuf::from("runs/reward_model/model")],
+        &rm_dirs,
         &rm_cfg,
         sft.clone(),
-        &tokenizer,
+        &tok,
         &splits.train,
         &splits.valid,
         &args.out.join("rm"),
         &device,
     )?;
     println!("reward model: {from}");
-
-    let prompts = |pairs: &[pref_data::HhPair],
-                   n: usize|
-     -> Result<Vec<RolloutPrompt>, Box<dyn std::error::Error>> {
-        let mut seen = std::collections::HashSet::new();
-        let examples: Vec<PromptExample> = pairs
-            .iter()
-            .filter(|p| seen.insert(p.prompt.clone()))
-            .take(n)
-            .map(|p| PromptExample {
-                prompt: Text::Plain(p.prompt.clone()),
-                reference: None,
-            })
-            .collect();
-        let cfg = TokenizeConfig {
-            max_prompt_len: 96,
-            ..TokenizeConfig::default()
-        };
-        Ok(rollout_prompts(&examples, &tokenizer, &ChatTemplate::Plain, &cfg)?.0)
-    };
-    let (train_prompts, eval_prompts) = (
-        prompts(&splits.train, usize::MAX)?,
-        prompts(&splits.valid, args.eval_prompts)?,
-    );
+    let train_prompts = hh_rl::hh_prompts(&splits.train, usize::MAX, &tok, 96)?;
+    let eval_prompts = hh_rl::hh_prompts(&splits.valid, args.eval_prompts, &tok, 96)?;
     println!(
         "prompts: {} for PPO, {} held out",
         train_prompts.len(),
         eval_prompts.len()
     );
 
+    // The normalised reward model, alone or also on every sentence end (fine-grained).
+    let scorer = NormalizedRewardModel::new(rm, &norm)?;
+    let mut reward: Box<dyn Reward> = if args.fine_grained {
+        let ends: Vec<u32> = [".", "!", "?"]
+            .iter()
+            .filter_map(|s| tok.token_to_id(s))
+            .collect();
+        let part = |name: &str, weight, granularity| RewardComponent {
+            name: name.into(),
+            model: &scorer,
+            weight,
+            granularity,
+        };
+        Box::new(RewardEnsemble::new(vec![
+            part(
+                "sentences",
+                0.5,
+                Granularity::Segments { boundary_ids: ends },
+            ),
+            part("whole", 1.0, Granularity::Sequence),
+        ])?)
+    } else {
+        Box::new(ModelReward::new("rm", &scorer))
+    };
     let rollout = RolloutConfig {
         prompts_per_iteration: args.prompts,
         max_new_tokens: args.max_new_tokens,
@@ -165,56 +156,23 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         score_batch_size: 8,
         ..RolloutConfig::default()
     };
-    let scorer = NormalizedRewardModel::new(rm.clone(), &norm)?;
-    let sentence_ends: Vec<u32> = [".", "!", "?"]
-        .iter()
-        .filter_map(|s| tokenizer.token_to_id(s))
-        .collect();
-    let mut reward: Box<dyn Reward> = if args.fine_grained {
-        let parts = vec![
-            RewardComponent {
-                name: "sentences".into(),
-                model: &scorer,
-                weight: 0.5,
-                granularity: Granularity::Segments {
-                    boundary_ids: sentence_ends,
-                },
-            },
-            RewardComponent {
-                name: "whole".into(),
-                model: &scorer,
-                weight: 1.0,
-                granularity: Granularity::Sequence,
-            },
-        ];
-        Box::new(RewardEnsemble::new(parts)?)
-    } else {
-        Box::new(ModelReward::new("rm", &scorer))
-    };
     let reference = sft.valid();
-    let eval = |policy: &lm::Transformer,
-                reward: &mut dyn Reward|
-     -> Result<PolicyEval, Box<dyn std::error::Error>> {
+    let eval = |policy: &lm::Transformer, reward: &mut dyn Reward| -> Res<PolicyEval> {
         let cfg = RolloutConfig {
             prompts_per_iteration: eval_prompts.len(),
             ..rollout.clone()
         };
+        let (p, r) = (&eval_prompts, Some(&reference as &dyn lm::CausalLm));
         Ok(evaluate_policy(
-            policy,
-            Some(&reference),
-            reward,
-            &eval_prompts,
-            &cfg,
-            &tokenizer,
-            1234,
-            &device,
+            policy, r, reward, p, &cfg, &tok, 1234, &device,
         )?)
     };
     let before = eval(&reference, reward.as_mut())?;
 
+    let kl = AdaptiveKlConfig::new(args.beta, args.kl_target, 400);
     let config = OnlineConfig {
         algorithm: Algorithm::Ppo(PpoConfig {
-            kl: KlControllerConfig::Adaptive(AdaptiveKlConfig::new(args.beta, args.kl_target, 400)),
+            kl: KlControllerConfig::Adaptive(kl),
             ..PpoConfig::default()
         }),
         rollout: rollout.clone(),
@@ -226,22 +184,24 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         seed: args.seed,
         ..OnlineConfig::default()
     };
-    let critic = reward_model::ScalarRewardModel::load(&rm_dir, &ad)?;
-    let model = ActorCritic::with_critic(sft, critic);
-    let t_ppo = Instant::now();
+    let model = ActorCritic::with_critic(sft, ScalarRewardModel::load(&rm_dir, &ad)?);
     let inputs = OnlineInputs {
         reference: Some(&reference),
         reward: reward.as_mut(),
         prompts: &train_prompts,
         eval_prompts: &[],
-        tokenizer: &tokenizer,
+        eval_reward: None,
+        tokenizer: &tok,
     };
+    let t_ppo = Instant::now();
     let out = train_online(model, inputs, &config, &args.out.join("ppo"), &device)?;
     let ppo_secs = t_ppo.elapsed().as_secs_f64();
     let after = eval(&out.model.policy.valid(), reward.as_mut())?;
 
+    let beta = out.state.kl.as_ref().map(KlController::beta);
+    let (kl0, kl1) = (before.kl.unwrap_or(0.0), after.kl.unwrap_or(0.0));
     println!(
-        "\nheld-out prompts: {}      before    after",
+        "\n{} held-out prompts     before    after",
         eval_prompts.len()
     );
     println!(
@@ -249,56 +209,31 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         before.reward_mean, after.reward_mean
     );
     println!(
-        "KL to SFT (nats/compl) {:8.3} {:8.3}   target {}",
-        before.kl.unwrap_or(0.0),
-        after.kl.unwrap_or(0.0),
+        "KL to SFT (nats/compl) {kl0:8.3} {kl1:8.3}   target {}",
         args.kl_target
     );
     println!(
         "completion length      {:8.1} {:8.1}",
         before.completion_len, after.completion_len
     );
-    println!(
-        "final β {:.4}; PPO {:.0} s, total {:.0} s",
-        out.state
-            .kl
-            .as_ref()
-            .map_or(0.0, kl_control::KlController::beta),
-        ppo_secs,
-        t0.elapsed().as_secs_f64()
-    );
-    for ((s, r0), (_, r1)) in before.samples.iter().zip(&after.samples).take(3) {
+    let total = t0.elapsed().as_secs_f64();
+    println!("final β {beta:?}; PPO {ppo_secs:.0} s; total {total:.0} s");
+    for ((s, r0), (a, r1)) in before.samples.iter().zip(&after.samples).take(3) {
+        println!("\n--- …{}", hh_rl::tail(&s.prompt, 120));
         println!(
-            "\n--- prompt: …{}\n  SFT ({r0:+.2}): {}",
-            tail(&s.prompt, 120),
-            s.completion.trim()
-        );
-        println!(
-            "  PPO ({r1:+.2}): {}",
-            after
-                .samples
-                .iter()
-                .find(|(a, _)| a.prompt == s.prompt)
-                .map_or("", |(a, _)| a.completion.trim())
+            "  SFT ({r0:+.2}): {}\n  PPO ({r1:+.2}): {}",
+            s.completion.trim(),
+            a.completion.trim()
         );
     }
-    let report = serde_json::json!({ "args": &args, "before": strip(&before), "after": strip(&after), "ppo_seconds": ppo_secs, "wall_seconds": t0.elapsed().as_secs_f64(), "final_beta": out.state.kl.as_ref().map(kl_control::KlController::beta) });
+    let report = serde_json::json!({
+        "args": &args, "before": hh_rl::summary(&before), "after": hh_rl::summary(&after),
+        "final_beta": beta, "ppo_seconds": ppo_secs, "wall_seconds": total,
+    });
     std::fs::write(
         args.out.join("report.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
     println!("\nwrote {}", args.out.join("report.json").display());
     Ok(())
-}
-
-fn strip(e: &PolicyEval) -> serde_json::Value {
-    serde_json::json!({ "reward_mean": e.reward_mean, "reward_std": e.reward_std, "kl": e.kl, "kl_k3": e.kl_k3, "completion_len": e.completion_len, "eos_rate": e.eos_rate })
-}
-
-fn tail(s: &str, n: usize) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    chars[chars.len().saturating_sub(n)..]
-        .iter()
-        .collect::<String>()
-        .replace('\n', " ")
 }

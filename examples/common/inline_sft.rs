@@ -32,6 +32,28 @@ pub struct InlineSft {
     pub seed: u64,
 }
 
+impl InlineSft {
+    /// The examples' short SFT recipe: the architecture of `examples/sft.rs` (4 096-token BPE,
+    /// Llama-style 4 × 256), 90 steps of 16 sequences ≤ 192 tokens, lr 2e-3.
+    pub fn small(seed: u64) -> Self {
+        Self {
+            vocab: 4096,
+            d_model: 256,
+            layers: 4,
+            heads: 4,
+            kv_heads: 2,
+            d_ff: 768,
+            max_len: 192,
+            batch: 16,
+            steps: 90,
+            lr: 2e-3,
+            warmup: 10,
+            save_every: 30,
+            seed,
+        }
+    }
+}
+
 /// What [`train_inline_sft`] produced.
 pub struct InlineSftOutput {
     /// The trained model (on the autodiff device).

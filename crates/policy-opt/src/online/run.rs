@@ -35,6 +35,9 @@ pub struct OnlineInputs<'a> {
     pub prompts: &'a [RolloutPrompt],
     /// Held-out prompts evaluated every `eval_every` iterations (may be empty).
     pub eval_prompts: &'a [RolloutPrompt],
+    /// The reward of those evaluations when it is not the training reward — a gold or oracle
+    /// reward that training never sees (default: the training reward).
+    pub eval_reward: Option<&'a mut dyn Reward>,
     /// Decodes completions for the reward; its EOS is the default stop token and its pad id
     /// pads rollouts.
     pub tokenizer: &'a Tokenizer,
@@ -201,10 +204,14 @@ where
             && (it.is_multiple_of(config.eval_every) || it == config.iterations);
         if eval_due && !inputs.eval_prompts.is_empty() {
             let policy = trainer.model().valid();
+            let reward: &mut dyn Reward = match inputs.eval_reward.as_deref_mut() {
+                Some(r) => r,
+                None => &mut *inputs.reward,
+            };
             let e = evaluate_policy(
                 &policy.policy,
                 inputs.reference,
-                inputs.reward,
+                reward,
                 inputs.eval_prompts,
                 &config.rollout,
                 inputs.tokenizer,
