@@ -104,6 +104,15 @@ impl<G: Grader + ?Sized> Grader for Box<G> {
     }
 }
 
+impl std::fmt::Debug for dyn Grader + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grader")
+            .field("name", &self.name())
+            .field("kind", &self.kind())
+            .finish()
+    }
+}
+
 /// Compiles the template of `field`.
 pub(crate) fn compile(source: &str, field: &str) -> Result<Template, FieldError> {
     Template::new(source).map_err(|e| FieldError::new(field, format!("bad template: {e}")))
