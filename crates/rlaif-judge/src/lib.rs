@@ -45,8 +45,10 @@
 //!     Sample::from_text("Capital of France?", "Lyon").with_item(item),
 //! ];
 //! let scores = reward.score(&RewardInput::new(&samples))?;
-//! assert!((scores.sequence[0] - 0.8).abs() < 1e-6); // ilike passes; "paris" vs "Paris": ratio 0.8 × 0.2
-//! assert!(scores.sequence[1] < 0.1);
+//! // "paris": `ilike` passes (1), fuzzy ratio to "Paris" is 8/10: 0.8 · 1 + 0.2 · 0.8.
+//! assert!((scores.sequence[0] - 0.96).abs() < 1e-6);
+//! assert_eq!(scores.sequence[1], 0.0); // "Lyon" shares no letter with "Paris"
+//! assert!(scores.reasons[0].starts_with("0.8 * exact + 0.2 * close = "));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

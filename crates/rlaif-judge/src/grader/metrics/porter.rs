@@ -58,7 +58,7 @@ fn is_consonant(word: &[char], mut i: usize) -> bool {
             negate = !negate;
             i -= 1;
         }
-        return (!is_vowel(word[i])) != negate;
+        return is_vowel(word[i]) == negate;
     }
     true
 }
