@@ -112,6 +112,17 @@ pub struct PromptExample {
     pub reference: Option<String>,
 }
 
+/// A reinforcement fine-tuning (RFT) task, OpenAI's RFT data format: a conversation to
+/// continue and the row's other fields (reference answers and anything graders read),
+/// the `item` of OpenAI's grader templates (`{{ item.reference_answer }}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RftExample {
+    /// The conversation, always [`Text::Chat`], its last message from the user.
+    pub prompt: Text,
+    /// Every field of the row except `messages`.
+    pub item: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A prompt with K ≥ 2 completions, best first; or, with `scores`, in any order with one
 /// score each (higher is better).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -14,6 +14,7 @@
 //! | [`PromptOnly`] | [`PromptExample`] | `prompt`, `reference` (optional; aliases `answer`, `solution`, `ground_truth`) |
 //! | [`Ranked`] | [`RankedExample`] | `prompt`, `completions` (K ≥ 2, best first), `scores` (optional, one per completion) |
 //! | [`Hh`] | [`HhPair`] | Anthropic HH-RLHF: `chosen`, `rejected` full dialogues |
+//! | [`Rft`] | [`RftExample`] | OpenAI RFT: `messages` (last from `user`), any other fields (the grader's `item`) |
 //!
 //! Optional fields may also be `null`. Fields a format does not know are ignored, as TRL
 //! ignores extra columns, unless [`ReadOptions::deny_unknown_fields`] is set, in which
@@ -86,6 +87,7 @@ mod prompt;
 mod ranked;
 mod reader;
 pub mod report;
+mod rft;
 mod soft;
 mod unpaired;
 pub(crate) mod value;
@@ -100,17 +102,18 @@ pub use pairwise::{Pairwise, extract_prompt};
 pub use prompt::{PromptOnly, REFERENCE_ALIASES};
 pub use ranked::Ranked;
 pub use reader::{
-    FormatReader, HhReader, PairReader, PromptReader, RankedReader, SoftPairReader, UnpairedReader,
-    parse_line, parse_record, read,
+    FormatReader, HhReader, PairReader, PromptReader, RankedReader, RftReader, SoftPairReader,
+    UnpairedReader, parse_line, parse_record, read,
 };
 pub use report::{EXAMPLES_PER_REASON, Example, Problem, ProblemKind, Reason, Report};
+pub use rft::{Rft, split_rft};
 pub use soft::SoftPairwise;
 pub use unpaired::Unpaired;
 pub use writer::write;
 
 use crate::error::DataError;
 use crate::hh::HhPair;
-use crate::record::{PreferencePair, PromptExample, RankedExample, UnpairedExample};
+use crate::record::{PreferencePair, PromptExample, RankedExample, RftExample, UnpairedExample};
 
 /// How a reader treats an invalid record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -177,6 +180,13 @@ pub trait Format {
     /// Every top-level field the format knows (for
     /// [`ReadOptions::deny_unknown_fields`]).
     fn fields(&self) -> &'static [&'static str];
+
+    /// Whether records may carry any other field as data (the [`Rft`] format's item
+    /// fields), so that [`ReadOptions::deny_unknown_fields`] does not apply to top-level
+    /// fields. `false` by default.
+    fn open_fields(&self) -> bool {
+        false
+    }
 
     /// Validates one parsed JSON record. Fields not in [`Format::fields`] are ignored
     /// here (the shared machinery checks them).
@@ -248,6 +258,22 @@ pub fn write_soft_pairs<'a>(
     pairs: impl IntoIterator<Item = &'a PreferencePair>,
 ) -> Result<usize, DataError> {
     write(path, &SoftPairwise, pairs)
+}
+
+/// Reads an [`Rft`] file (OpenAI's reinforcement fine-tuning format: `{"messages", ...}`).
+pub fn read_rft(
+    path: impl AsRef<Path>,
+    opts: &ReadOptions,
+) -> Result<(Vec<RftExample>, Report), DataError> {
+    read(path, Rft, opts)
+}
+
+/// Writes [`Rft`] examples (`messages` then the item's fields).
+pub fn write_rft<'a>(
+    path: impl AsRef<Path>,
+    examples: impl IntoIterator<Item = &'a RftExample>,
+) -> Result<usize, DataError> {
+    write(path, &Rft, examples)
 }
 
 /// Writes [`Unpaired`] examples.

@@ -6,7 +6,9 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::report::{Problem, ProblemKind, Report};
-use super::{Format, Hh, Mode, Pairwise, PromptOnly, Ranked, ReadOptions, SoftPairwise, Unpaired};
+use super::{
+    Format, Hh, Mode, Pairwise, PromptOnly, Ranked, ReadOptions, Rft, SoftPairwise, Unpaired,
+};
 use crate::error::DataError;
 use crate::jsonl::{self, JsonlReader};
 
@@ -41,6 +43,8 @@ pub type UnpairedReader = FormatReader<Unpaired>;
 pub type PromptReader = FormatReader<PromptOnly>;
 /// Streaming reader of [`Ranked`] files.
 pub type RankedReader = FormatReader<Ranked>;
+/// Streaming reader of [`Rft`] files.
+pub type RftReader = FormatReader<Rft>;
 /// Streaming reader of HH-RLHF ([`Hh`]) files.
 pub type HhReader = FormatReader<Hh>;
 
@@ -151,6 +155,7 @@ pub fn parse_record<F: Format>(
     opts: &ReadOptions,
 ) -> Result<F::Record, Problem<F::Reason>> {
     if opts.deny_unknown_fields
+        && !format.open_fields()
         && let Some(obj) = value.as_object()
     {
         let known = format.fields();

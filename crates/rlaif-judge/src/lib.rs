@@ -1,0 +1,65 @@
+//! # rlaif-judge — feedback from graders and models instead of people
+//!
+//! The sources of reward for RLHF that are not human labels:
+//!
+//! - [`grader`]: OpenAI-style reinforcement fine-tuning (RFT) graders — `string_check`,
+//!   `text_similarity` (fuzzy match, BLEU, GLEU, METEOR, ROUGE), `score_model`,
+//!   `label_model`, `multi` (a formula over sub-graders), a `program` grader in place of
+//!   OpenAI's `python` grader — plus numeric, regex, JSON-field, multiple-choice and
+//!   closure graders, configured from TOML or JSON;
+//! - [`GraderReward`]: any grader as an [`rlhf_core::Reward`], so that online trainers
+//!   (GRPO, RLOO, PPO) optimise its scores;
+//! - [`backend`]: the [`TextModel`] trait that model graders (and AI judges) run on, and
+//!   [`LocalModel`], any [`lm::CausalLm`] with its tokenizer.
+//!
+//! ```
+//! use rlaif_judge::grader::{BuildContext, ConfigFormat, parse_graders};
+//! use rlaif_judge::GraderReward;
+//! use rlhf_core::{Reward, RewardInput, Sample};
+//! use serde_json::json;
+//!
+//! let config = r#"
+//! type = "multi"
+//! name = "answer"
+//! calculate_output = "0.8 * exact + 0.2 * close"
+//!
+//! [graders.exact]
+//! type = "string_check"
+//! input = "{{ sample.output_text }}"
+//! reference = "{{ item.reference_answer }}"
+//! operation = "ilike"
+//!
+//! [graders.close]
+//! type = "text_similarity"
+//! input = "{{ sample.output_text }}"
+//! reference = "{{ item.reference_answer }}"
+//! evaluation_metric = "fuzzy_match"
+//! "#;
+//! let configs = parse_graders(config, ConfigFormat::Toml, "<example>")?;
+//! let grader = configs[0].build(&BuildContext::new(), "<example>")?;
+//! let mut reward = GraderReward::from_boxed(grader);
+//!
+//! let item = json!({"reference_answer": "Paris"}).as_object().unwrap().clone();
+//! let samples = vec![
+//!     Sample::from_text("Capital of France?", "paris").with_item(item.clone()),
+//!     Sample::from_text("Capital of France?", "Lyon").with_item(item),
+//! ];
+//! let scores = reward.score(&RewardInput::new(&samples))?;
+//! // "paris": `ilike` passes (1), fuzzy ratio to "Paris" is 8/10: 0.8 · 1 + 0.2 · 0.8.
+//! assert!((scores.sequence[0] - 0.96).abs() < 1e-6);
+//! assert_eq!(scores.sequence[1], 0.0); // "Lyon" shares no letter with "Paris"
+//! assert!(scores.reasons[0].starts_with("0.8 * exact + 0.2 * close = "));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod grader;
+mod reward;
+
+pub use backend::{BackendError, GenerateOptions, LocalModel, TextModel};
+pub use grader::{
+    BuildContext, ConfigError, Failure, GradeResult, Grader, GraderConfig, GraderSample, Item,
+};
+pub use reward::GraderReward;
