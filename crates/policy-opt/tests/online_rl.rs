@@ -232,10 +232,12 @@ fn every_algorithm_runs_and_the_first_ratio_is_one() {
             "{name}: {first:?}"
         );
         assert!(first.get("policy/approx_kl").unwrap() < 1e-8, "{name}");
-        assert!(
-            first.get("sampler_gap").unwrap() < 1e-3,
-            "{name}: sampler gap"
-        );
+        // GRPO's single update per rollout needs no scoring pass (its old log-probs are the
+        // updated policy's own); the others measure the sampler's gap to the scoring pass.
+        match first.get("sampler_gap") {
+            Some(gap) => assert!(gap < 1e-3, "{name}: sampler gap {gap}"),
+            None => assert_eq!(name, "grpo", "only GRPO skips the scoring pass here"),
+        }
         for r in out.records.iter() {
             for (k, v) in &r.values {
                 assert!(v.is_finite(), "{name}: {k} = {v}");
@@ -319,7 +321,7 @@ fn resume_reproduces_the_uninterrupted_run() {
             .map(|r| {
                 r.values
                     .iter()
-                    .filter(|(k, _)| k.as_str() != "wall_time_s")
+                    .filter(|(k, _)| !k.starts_with("time/"))
                     .map(|(k, v)| (k.clone(), v.to_bits()))
                     .collect::<Vec<_>>()
             })

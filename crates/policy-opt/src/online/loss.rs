@@ -49,7 +49,11 @@ where
         is_ppo,
     );
     let mask = mb.loss_mask.clone();
-    let old = mb.old_logprobs.clone();
+    let old = if mb.old_from_current {
+        out.logprobs.clone().detach()
+    } else {
+        mb.old_logprobs.clone()
+    };
     let log_ratio = (out.logprobs.clone() - old.clone()) * mask.clone();
     let d = log_ratio.clone().detach();
     let count = mask.clone().sum().clamp_min(1.0);

@@ -113,7 +113,8 @@ fn seed_for(seed: u64, iteration: usize, salt: u64) -> u64 {
 ///    `max_log_ratio` stops the run (or is clipped); PPO's `kl_early_stop` ends the epochs
 ///    early (the remaining steps are skipped, keeping the schedule on course).
 /// 5. PPO's adaptive β is updated with the rollout's KL; metrics are logged (reward, KL, β,
-///    entropy, losses, clip fraction, lengths, EOS rate, sampler gap); held-out prompts are
+///    entropy, losses, clip fraction, lengths, EOS rate, sampler gap, and the seconds spent
+///    sampling and scoring the rollout, in the scoring passes and in the updates); held-out prompts are
 ///    evaluated every `eval_every` iterations; a checkpoint with the run's state is written
 ///    every `save_every` iterations and at the end.
 ///
@@ -280,6 +281,7 @@ where
     };
 
     // 1. Rollout: sample, decode, reward.
+    let t_rollout = std::time::Instant::now();
     let policy = trainer.model().valid();
     let prompts: Vec<&RolloutPrompt> = order
         .indices(state.iteration)
@@ -332,9 +334,23 @@ where
     }
 
     // 2. Scoring passes: old log-probs and values, reference log-probs.
+    let rollout_s = t_rollout.elapsed().as_secs_f64();
+    let t_scoring = std::time::Instant::now();
     let completion = c.completion_grid();
     let t = ro.temperature;
-    let need_pass = ro.old_logprobs == OldLogprobs::Scoring || policy.has_value();
+    // One update on the rollout with no KL in the reward: the first (and only) update
+    // starts from the sampling policy itself, so its old log-probs need no pass of their own.
+    let kl_in_reward = match algorithm {
+        Algorithm::Ppo(_) | Algorithm::Grpo(_) => false,
+        Algorithm::Rloo(c) => c.beta > 0.0,
+        Algorithm::ReinforcePp(c) => c.beta > 0.0,
+    };
+    let old_from_current = ro.old_logprobs == OldLogprobs::Scoring
+        && config.steps_per_iteration() == 1
+        && !policy.has_value()
+        && !kl_in_reward;
+    let need_pass =
+        (ro.old_logprobs == OldLogprobs::Scoring && !old_from_current) || policy.has_value();
     let (old_logprobs, values, sampler_gap) = if need_pass {
         let (lp, v) = policy_pass(&policy, &c, t, ro.score_batch_size);
         let count = completion.clone().sum().clamp_min(1.0);
@@ -416,6 +432,7 @@ where
         advantages: est.advantages,
         returns: est.returns,
         token_counts,
+        old_from_current,
     };
     let mut dropped_groups = 0usize;
     if let Algorithm::Grpo(g) = algorithm
@@ -439,6 +456,8 @@ where
     }
 
     // 4. Updates.
+    let scoring_s = t_scoring.elapsed().as_secs_f64();
+    let t_update = std::time::Instant::now();
     let planned = config.steps_per_iteration();
     let mut done = 0;
     let mut approx_kls = Vec::new();
@@ -494,6 +513,8 @@ where
         trainer.skip_steps(planned - done);
     }
 
+    let update_s = t_update.elapsed().as_secs_f64();
+
     // 5. β, metrics.
     if let (Some(ctl), Some(kl)) = (state.kl.as_mut(), kl_seq) {
         ctl.update(kl, n).map_err(|source| OnlineError::Kl {
@@ -514,6 +535,9 @@ where
     trainer.record("completion_len", len);
     trainer.record("eos_rate", eos);
     trainer.record("steps_done", done as f64);
+    trainer.record("time/rollout_s", rollout_s);
+    trainer.record("time/scoring_s", scoring_s);
+    trainer.record("time/update_s", update_s);
     if let Some(kl) = kl_seq {
         trainer.record("kl", kl);
     }

@@ -27,6 +27,11 @@ pub struct RolloutBuffer {
     pub returns: Option<Tensor<2>>,
     /// Loss tokens per row, on the host.
     pub token_counts: Vec<usize>,
+    /// The rollout is used by exactly one optimizer step (one epoch of one minibatch): the
+    /// policy being updated is the one that sampled, so the loss takes its own detached
+    /// log-probs as the old ones and the scoring pass is skipped (as TRL does when
+    /// `num_iterations = 1`); `old_logprobs` then holds the sampler's, for metrics only.
+    pub old_from_current: bool,
 }
 
 /// A subset of a [`RolloutBuffer`]'s rows (the same fields, selected).
@@ -77,6 +82,7 @@ impl RolloutBuffer {
             advantages: pick(&self.advantages),
             returns: self.returns.as_ref().map(pick),
             token_counts: rows.iter().map(|&r| self.token_counts[r]).collect(),
+            old_from_current: self.old_from_current,
         }
     }
 }
