@@ -516,3 +516,29 @@ fn ppo_with_a_critic_and_dense_segment_rewards() {
     }
     assert_eq!(out.records.iter().filter(|r| r.split == "valid").count(), 2);
 }
+
+/// Two samples per prompt ranked by a reward: the higher score is chosen; ties are counted.
+#[test]
+fn ranked_pairs_put_the_higher_score_first_and_count_ties() {
+    use policy_opt::rollout::sample_ranked_pairs;
+    let p = prompts(12);
+    let refs: Vec<&RolloutPrompt> = p.iter().collect();
+    let mut reward = FnReward::new("low_half", low_half);
+    let model = policy(13).valid();
+    let (pairs, ties) = sample_ranked_pairs(
+        &model,
+        &refs,
+        &rollout(1),
+        tokenizer(),
+        &mut reward,
+        3,
+        &device(),
+    )
+    .unwrap();
+    assert_eq!(pairs.len() + ties, 12);
+    assert!(!pairs.is_empty());
+    for pair in &pairs {
+        assert!(pair.scores.0 > pair.scores.1, "{pair:?}");
+        assert!(p.iter().any(|q| q.text == pair.prompt));
+    }
+}

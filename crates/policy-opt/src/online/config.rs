@@ -398,12 +398,26 @@ impl OnlineConfig {
     pub fn validate(&self) -> Result<(), OnlineError> {
         let bad = |field: &'static str, expected: &str, got: String| {
             Err(OnlineError::Config {
-                field,
+                field: field.to_string(),
                 expected: expected.into(),
                 got,
             })
         };
-        self.rollout.validate()?;
+        self.rollout.validate().map_err(|e| match e {
+            crate::rollout::RolloutError::Config {
+                field,
+                expected,
+                got,
+            } => OnlineError::Config {
+                field: format!("rollout.{field}"),
+                expected,
+                got,
+            },
+            other => OnlineError::Rollout {
+                iteration: 0,
+                source: other,
+            },
+        })?;
         for (field, v) in [
             ("iterations", self.iterations),
             ("minibatches", self.minibatches),
@@ -473,7 +487,7 @@ impl OnlineConfig {
         match &self.algorithm {
             Algorithm::Ppo(c) => {
                 c.kl.init().map_err(|e| OnlineError::Config {
-                    field: "algorithm.kl",
+                    field: "algorithm.kl".into(),
                     expected: "a valid KL controller".into(),
                     got: e.to_string(),
                 })?;

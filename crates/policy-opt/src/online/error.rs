@@ -13,8 +13,8 @@ pub enum OnlineError {
     /// A setting is out of range (checked before any work).
     #[error("online config: field `{field}`: expected {expected}, got {got}")]
     Config {
-        /// The field, e.g. `algorithm.beta`.
-        field: &'static str,
+        /// The field, e.g. `algorithm.beta` or `rollout.temperature`.
+        field: String,
         /// What is required.
         expected: String,
         /// What was given.
@@ -85,13 +85,4 @@ pub enum OnlineError {
     /// The shared training engine failed (checkpoints, metrics, the NaN guard).
     #[error(transparent)]
     Train(#[from] train::TrainError),
-}
-
-impl From<RolloutError> for OnlineError {
-    fn from(source: RolloutError) -> Self {
-        Self::Rollout {
-            iteration: 0,
-            source,
-        }
-    }
 }

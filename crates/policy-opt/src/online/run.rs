@@ -139,7 +139,7 @@ where
     }
     if matches!(algorithm, Algorithm::Ppo(_)) && !model.has_value() {
         return Err(OnlineError::Config {
-            field: "model.value",
+            field: "model.value".into(),
             expected: "a value function for PPO (ActorCritic::with_value_head or with_critic)"
                 .into(),
             got: "none".into(),

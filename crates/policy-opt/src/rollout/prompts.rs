@@ -1,7 +1,9 @@
 //! The prompts online methods sample from, and which of them each iteration uses.
 
 use lm::tokenizer::Tokenizer;
-use pref_data::{ChatTemplate, PromptExample, TokenizeConfig, TokenizeReport, tokenize_prompts};
+use pref_data::{
+    ChatTemplate, PromptExample, RftExample, TokenizeConfig, TokenizeReport, tokenize_prompts,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -46,6 +48,39 @@ pub fn rollout_prompts(
             text,
             ids: t.prompt,
             item,
+        });
+    }
+    Ok((out, report))
+}
+
+/// Tokenises reinforcement-fine-tuning rows ([`RftExample`]: chat messages plus the row's
+/// fields) for rollouts, as [`rollout_prompts`] does; every prompt carries its row's fields as
+/// the item graders read (`{{ item.reference_answer }}` …). Rows dropped by tokenisation
+/// (empty prompts) are counted in the report.
+pub fn rft_prompts(
+    rows: &[RftExample],
+    tokenizer: &Tokenizer,
+    template: &ChatTemplate,
+    cfg: &TokenizeConfig,
+) -> Result<(Vec<RolloutPrompt>, TokenizeReport), RolloutError> {
+    let examples: Vec<PromptExample> = rows
+        .iter()
+        .map(|r| PromptExample {
+            prompt: r.prompt.clone(),
+            reference: None,
+        })
+        .collect();
+    let (tokenized, report) = tokenize_prompts(&examples, tokenizer, template, cfg)
+        .map_err(|e| RolloutError::Prompts(e.to_string()))?;
+    let mut out = Vec::with_capacity(tokenized.len());
+    for t in tokenized {
+        let text = template
+            .render_prompt(&rows[t.group].prompt)
+            .map_err(|e| RolloutError::Prompts(format!("row {}: {e}", t.group)))?;
+        out.push(RolloutPrompt {
+            text,
+            ids: t.prompt,
+            item: rows[t.group].item.clone(),
         });
     }
     Ok((out, report))
