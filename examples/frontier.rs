@@ -47,15 +47,15 @@ struct Args {
     out: PathBuf,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Prompts whose two sampled completions the oracle labels.
-    #[arg(long, default_value_t = 640)]
+    /// Prompts whose two sampled completions the oracle labels (at most every training prompt).
+    #[arg(long, default_value_t = 2000)]
     pair_prompts: usize,
     /// Iterations of each online run, evaluated every `--eval-every`.
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 20)]
     iterations: usize,
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 5)]
     eval_every: usize,
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 32)]
     eval_prompts: usize,
 }
 
@@ -163,7 +163,8 @@ fn run(args: Args) -> Res<()> {
         labelled.len()
     );
     let rm_cfg = hh_rm::RmSettings {
-        steps: 200,
+        steps: 400,
+        freeze_layers: 0,
         seed: args.seed,
         ..hh_rm::RmSettings::default()
     };

@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// PPO iterations (a rollout of `--prompts` prompts, then 4 epochs of 2 minibatches).
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 60)]
     iterations: usize,
     #[arg(long, default_value_t = 8)]
     prompts: usize,
@@ -63,7 +63,7 @@ struct Args {
     #[arg(long, default_value_t = 2e-5)]
     lr: f64,
     /// Held-out prompts evaluated before and after.
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 64)]
     eval_prompts: usize,
     /// Fine-grained RLHF (Wu et al. 2023): the reward model also scores every sentence end.
     #[arg(long)]

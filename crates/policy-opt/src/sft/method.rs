@@ -6,10 +6,11 @@ use burn::module::Module;
 use lm::CausalLm;
 
 use super::data::SftBatch;
-use super::loss::sft_loss;
+use super::loss::sft_loss_chunked;
 use crate::train::{MetricName, StepError, StepOutput, TrainMethod};
 
-/// Supervised fine-tuning of any [`CausalLm`] module with [`sft_loss`].
+/// Supervised fine-tuning of any [`CausalLm`] module with [`sft_loss`](super::loss::sft_loss),
+/// computed through the model's chunked log-probs ([`sft_loss_chunked`]).
 #[derive(Clone, Debug, Default)]
 pub struct Sft<M> {
     _model: PhantomData<M>,
@@ -33,11 +34,11 @@ impl<M: CausalLm + Module + Clone> TrainMethod for Sft<M> {
     }
 
     fn step(&self, model: &M, batch: &SftBatch) -> Result<StepOutput, StepError> {
-        let logits = model.logits(batch.ids.clone(), batch.mask.clone());
-        let (loss, tokens) = sft_loss(
-            logits,
+        let (loss, tokens) = sft_loss_chunked(
+            model,
             batch.ids.clone(),
-            batch.loss_mask.clone() * batch.mask.clone(),
+            batch.mask.clone(),
+            batch.loss_mask.clone(),
         );
         let weight = tokens.into_scalar::<f32>() as f64;
         Ok(StepOutput::new(loss).with_weight(weight))
