@@ -1,6 +1,7 @@
 //! The supervised fine-tuning loss.
 
 use burn::tensor::{Int, Tensor};
+use lm::SequenceLogProbs;
 use lm::logprobs::{next_token_logprobs, shift_mask};
 
 /// Token-level negative log-likelihood over the tokens selected by `loss_mask`.
@@ -22,6 +23,14 @@ pub fn sft_loss(
     let mask = shift_mask(loss_mask);
     let count = mask.clone().sum();
     let loss = (logp * mask).sum().neg() / count.clone().clamp_min(1.0);
+    (loss, count)
+}
+
+/// [`sft_loss`] from masked per-token log-probs (e.g. [`lm::CausalLm::sequence_logprobs`]
+/// with the loss mask as target mask): `(−Σ sum / max(Σ count, 1), Σ count)`.
+pub fn sft_loss_from_logprobs(lp: &SequenceLogProbs) -> (Tensor<1>, Tensor<1>) {
+    let count = lp.count.clone().sum();
+    let loss = lp.sum.clone().sum().neg() / count.clone().clamp_min(1.0);
     (loss, count)
 }
 

@@ -6,10 +6,11 @@ use burn::module::Module;
 use lm::CausalLm;
 
 use super::data::SftBatch;
-use super::loss::sft_loss;
+use super::loss::sft_loss_from_logprobs;
 use crate::train::{MetricName, StepError, StepOutput, TrainMethod};
 
-/// Supervised fine-tuning of any [`CausalLm`] module with [`sft_loss`].
+/// Supervised fine-tuning of any [`CausalLm`] module with [`sft_loss`](super::sft_loss)
+/// (computed as [`sft_loss_from_logprobs`] of [`CausalLm::sequence_logprobs`]).
 #[derive(Clone, Debug, Default)]
 pub struct Sft<M> {
     _model: PhantomData<M>,
@@ -33,12 +34,14 @@ impl<M: CausalLm + Module + Clone> TrainMethod for Sft<M> {
     }
 
     fn step(&self, model: &M, batch: &SftBatch) -> Result<StepOutput, StepError> {
-        let logits = model.logits(batch.ids.clone(), batch.mask.clone());
-        let (loss, tokens) = sft_loss(
-            logits,
+        // `sft_loss` of the logits, computed through `sequence_logprobs` so that the model's
+        // fused head projects only the scored positions and never holds the logits.
+        let lp = model.sequence_logprobs(
             batch.ids.clone(),
-            batch.loss_mask.clone() * batch.mask.clone(),
+            batch.mask.clone(),
+            batch.loss_mask.clone(),
         );
+        let (loss, tokens) = sft_loss_from_logprobs(&lp);
         let weight = tokens.into_scalar::<f32>() as f64;
         Ok(StepOutput::new(loss).with_weight(weight))
     }
