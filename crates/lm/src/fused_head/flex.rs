@@ -9,7 +9,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::simd;
-use super::{FusedHeadBackend, HeadSpec};
+use super::{FusedHeadBackend, HeadSpec, NextTokens, Pick};
 
 /// Smallest vocabulary block a row chunk is given before rows are split into several chunks.
 const MIN_BLOCK: usize = 1024;
@@ -400,5 +400,165 @@ impl FusedHeadBackend for Flex {
         need: [bool; 3],
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         backward(hidden, weight, bias, stats, grad, &targets, &spec, need)
+    }
+}
+
+/// Logits `[B, V]` (row-major) of hidden rows `h` (`[B, d]`) through the projection, on the
+/// host: the weights are streamed once in vocabulary blocks spread over the rayon pool.
+fn small_batch_logits(
+    h: &[f32],
+    b: usize,
+    w: &FlexTensor,
+    bias: Option<&[f32]>,
+    spec: &HeadSpec,
+) -> Vec<f32> {
+    let w = contiguous_or_strided(w);
+    let (wv, vocab, d) = weight_view(&w, spec);
+    let mut logits = vec![0.0f32; b * vocab];
+    if wv.cs == 1 && spec.vocab_major {
+        // Vocabulary rows are contiguous: dot products, vocabulary-major output.
+        const BLOCK: usize = 2048;
+        let storage = &w.storage::<f32>()[w.layout().start_offset()..];
+        let rs = wv.rs as usize;
+        let mut vm = vec![0.0f32; b * vocab];
+        vm.par_chunks_mut(BLOCK * b)
+            .enumerate()
+            .for_each(|(blk, out)| {
+                let v0 = blk * BLOCK;
+                let rows = out.len() / b;
+                let end = (v0 + rows - 1) * rs + d;
+                simd::project(&storage[v0 * rs..end], rs, d, h, b, out);
+            });
+        if b == 1 {
+            logits = vm;
+        } else {
+            for (v, row) in vm.chunks_exact(b).enumerate() {
+                for (j, x) in row.iter().enumerate() {
+                    logits[j * vocab + v] = *x;
+                }
+            }
+        }
+    } else {
+        let hv = View {
+            ptr: h.as_ptr(),
+            rs: d as isize,
+            cs: 1,
+        };
+        // SAFETY: `logits` holds b × vocab floats; the views stay inside h and w.
+        unsafe {
+            matmul(
+                b,
+                vocab,
+                d,
+                logits.as_mut_ptr(),
+                vocab as isize,
+                1,
+                false,
+                hv,
+                wv.t(),
+            )
+        };
+    }
+    if let Some(bias) = bias {
+        for row in logits.chunks_exact_mut(vocab) {
+            row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+        }
+    }
+    logits
+}
+
+/// Picks one row's token from its raw logits `z` (modified in place); returns the token and
+/// its log-prob (under `softmax(z/τ)`, or `softmax(z)` when greedy).
+fn pick_row(z: &mut [f32], pick: &Pick, u: f32) -> (u32, f32) {
+    match pick {
+        Pick::Greedy => {
+            let mut best = 0;
+            for (i, &x) in z.iter().enumerate() {
+                if x > z[best] {
+                    best = i;
+                }
+            }
+            let m = z[best];
+            let (s, _) = simd::exp_sums(z, m);
+            (best as u32, -s.ln())
+        }
+        Pick::Sample {
+            temperature, top_k, ..
+        } => {
+            let m = simd::scale_max(z, None, 1.0 / temperature);
+            let (s, _) = simd::exp_sums(z, m);
+            let lse = m + s.ln();
+            // Keep the k largest (ties at the k-th included), as the device path does.
+            let kth = match top_k {
+                Some(k) if *k < z.len() => {
+                    let mut scratch = z.to_vec();
+                    let (_, kth, _) = scratch.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+                    Some(*kth)
+                }
+                _ => None,
+            };
+            let total = match kth {
+                Some(kth) => z
+                    .iter()
+                    .filter(|&&x| x >= kth)
+                    .map(|&x| simd::exp(x - m))
+                    .sum::<f32>(),
+                None => s,
+            };
+            // Inverse CDF: the first token whose cumulative mass exceeds u·total.
+            let target = u * total;
+            let mut cum = 0.0f32;
+            let mut tok = z.len() - 1;
+            for (i, &x) in z.iter().enumerate() {
+                if kth.is_some_and(|kth| x < kth) {
+                    continue;
+                }
+                cum += simd::exp(x - m);
+                if cum > target {
+                    tok = i;
+                    break;
+                }
+            }
+            if let Some(kth) = kth
+                && z[tok] < kth
+            {
+                // Rounding ran past the last kept token: take the last kept one.
+                tok = z.iter().rposition(|&x| x >= kth).unwrap_or(tok);
+            }
+            (tok as u32, z[tok] - lse)
+        }
+    }
+}
+
+/// [`super::next_tokens`] on Flex tensors.
+pub(super) fn next_tokens(
+    hidden: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    spec: &HeadSpec,
+    pick: &Pick,
+) -> NextTokens {
+    let h = contiguous_f32(hidden);
+    let b = h.layout().shape()[0];
+    let hs = h.as_slice::<f32>().expect("contiguous");
+    let bias = bias.map(contiguous_f32);
+    let bs = bias
+        .as_ref()
+        .map(|t| t.as_slice::<f32>().expect("contiguous"));
+    let mut logits = small_batch_logits(hs, b, weight, bs, spec);
+    let vocab = logits.len() / b.max(1);
+    let uniforms: Vec<f32> = match pick {
+        Pick::Sample { uniforms, .. } => uniforms.clone(),
+        Pick::Greedy => vec![0.0; b],
+    };
+    assert_eq!(uniforms.len(), b, "one uniform per row");
+    let picked: Vec<(u32, f32)> = logits
+        .par_chunks_mut(vocab)
+        .zip(uniforms.par_iter())
+        .map(|(z, &u)| pick_row(z, pick, u))
+        .collect();
+    NextTokens {
+        tokens: picked.iter().map(|p| p.0).collect(),
+        logprobs: picked.iter().map(|p| p.1).collect(),
     }
 }

@@ -251,14 +251,25 @@ mod autodiff {
     }
 }
 
+/// Environment variable that switches the fused head off when set to `0`: the models then
+/// take the chunked path of [`crate::logprobs`] and `generate` samples on the device (for
+/// A/B benchmarks and bisecting).
+pub const FUSED_HEAD_ENV: &str = "LM_FUSED_HEAD";
+
 /// Whether [`fused_logprob_entropy`] runs for these tensors: a Flex device (with or without
-/// autodiff) and f32 hidden states and weights. Elsewhere use the chunked path of
-/// [`crate::logprobs`].
+/// autodiff), f32 hidden states and weights, and not switched off by [`FUSED_HEAD_ENV`]`=0`.
+/// Elsewhere use the chunked path of [`crate::logprobs`].
 pub fn fused_head_available(hidden_dtype: DType, device: &Device, proj: &OutputProjection) -> bool {
     cfg!(feature = "flex")
+        && fused_enabled()
         && hidden_dtype == DType::F32
         && proj.weight().dtype() == DType::F32
         && is_flex(device)
+}
+
+fn fused_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var(FUSED_HEAD_ENV).as_deref() != Ok("0"))
 }
 
 fn is_flex(device: &Device) -> bool {
@@ -412,6 +423,88 @@ pub fn fused_token_entropy(
         block_elements,
     );
     stats.narrow(1, 1, 1).reshape([b, t])
+}
+
+/// How [`next_tokens`] picks each row's next token.
+#[derive(Clone, Debug)]
+pub enum Pick {
+    /// `argmax_v z_v`; its log-prob under `softmax(z)`.
+    Greedy,
+    /// Inverse-CDF sampling from `softmax(z/τ)` restricted to the `top_k` largest logits
+    /// (ties included; all when `None`): the first token whose cumulative mass exceeds
+    /// `u·total`, with one uniform `u ∈ [0, 1)` per row (`uniforms`, drawn by the caller from
+    /// its seeded host RNG). The log-prob is under the full `softmax(z/τ)` (top-k not
+    /// applied), as TRL and verl define the policy's log-probs.
+    Sample {
+        /// `τ > 0`.
+        temperature: f32,
+        /// Keep only the `k` largest logits.
+        top_k: Option<usize>,
+        /// One uniform per row.
+        uniforms: Vec<f32>,
+    },
+}
+
+/// The tokens [`next_tokens`] picked and their log-probs, one per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextTokens {
+    /// Token ids.
+    pub tokens: Vec<u32>,
+    /// Log-probs of those tokens (see [`Pick`]).
+    pub logprobs: Vec<f32>,
+}
+
+/// Whether [`next_tokens`] runs for these tensors: f32 on a plain (no autodiff) Flex device,
+/// and not switched off by [`FUSED_HEAD_ENV`]`=0`.
+pub fn next_tokens_available(
+    hidden_dtype: DType,
+    device: &Device,
+    proj: &OutputProjection,
+) -> bool {
+    cfg!(feature = "flex")
+        && fused_enabled()
+        && hidden_dtype == DType::F32
+        && proj.weight().dtype() == DType::F32
+        && !device.is_autodiff()
+        && is_flex(device)
+}
+
+/// The next token of each row of `hidden: [B, d]` (last hidden states of a decoding step)
+/// without a device-side softmax: the logits `z = h·Wᵀ + b` are computed on the host in one
+/// pass over the weights (a small-batch kernel: the weights are read once, not packed),
+/// then each row is sampled with [`Pick`] in two passes over its logits (max and
+/// `Σ exp`, then the inverse CDF). `None` when the tensors are not f32 on a plain Flex
+/// device (use the device path then).
+pub fn next_tokens(hidden: Tensor<2>, proj: &OutputProjection, pick: &Pick) -> Option<NextTokens> {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::Flex;
+        if hidden.dtype() != DType::F32 || proj.weight().dtype() != DType::F32 {
+            return None;
+        }
+        let (weight, bias, vocab_major) = match proj {
+            OutputProjection::Tied(e) => (e.clone(), None, true),
+            OutputProjection::Linear { weight, bias } => (weight.clone(), bias.clone(), false),
+        };
+        let spec = HeadSpec {
+            vocab_major,
+            has_bias: bias.is_some(),
+            temperature: 1.0,
+            block_elements: 0,
+        };
+        let h = hidden.try_into_primitive::<Flex>().ok()?;
+        let w = weight.try_into_primitive::<Flex>().ok()?;
+        let b = match bias {
+            Some(b) => Some(b.try_into_primitive::<Flex>().ok()?),
+            None => None,
+        };
+        Some(flex::next_tokens(&h, &w, b.as_ref(), &spec, pick))
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (hidden, proj, pick);
+        None
+    }
 }
 
 fn host_ids(ids: Tensor<2, Int>) -> Vec<u32> {
