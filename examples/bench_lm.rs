@@ -69,7 +69,9 @@ struct Args {
     /// Also time generation without the KV cache.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     no_cache_run: bool,
-    /// `all`, `train` or `gen`.
+    /// `all`, `train`, `gen`, or `head` (one decoding step's output projection and sampling:
+    /// the host path of `fused_head::next_tokens` against burn's device ops; minimum over
+    /// `--iters` repetitions, robust on a loaded machine).
     #[arg(long, default_value = "all")]
     part: String,
     /// Generation with Gemma 3 270M from this GGUF file instead of the tiny config.
@@ -102,7 +104,12 @@ fn main() {
             .valid();
         out["model"] = serde_json::json!(path.display().to_string());
         out["params"] = serde_json::json!(model.config.num_params());
-        bench_generation(&args, &model, &device, &batches)
+        if args.part == "head" {
+            out["head"] = serde_json::json!(bench_head(&args, &model, &device, &batches));
+            vec![]
+        } else {
+            bench_generation(&args, &model, &device, &batches)
+        }
     } else {
         let config = TransformerConfig::llama(
             args.vocab,
@@ -119,10 +126,13 @@ fn main() {
             "vocab": args.vocab, "tied": true, "dtype": "f32"});
         let ad = device.clone().autodiff();
         let model = Transformer::new(&config, args.seed, &ad).unwrap_or_else(|e| panic!("{e}"));
-        if args.part != "gen" {
+        if args.part == "train" || args.part == "all" {
             out["train"] = bench_train(&args, &model, &config, &device);
         }
-        if args.part != "train" {
+        if args.part == "head" {
+            out["head"] = serde_json::json!(bench_head(&args, &model.valid(), &device, &batches));
+            vec![]
+        } else if args.part != "train" {
             bench_generation(&args, &model.valid(), &device, &batches)
         } else {
             vec![]
@@ -131,10 +141,10 @@ fn main() {
     if !gen_results.is_empty() {
         out["generate"] = serde_json::json!(gen_results);
     }
-    if args.peer && args.part != "train" {
+    if args.peer && (args.part == "gen" || args.part == "all") {
         out["peer"] = serde_json::json!(run_peer(&args, &batches, &gen_results));
     }
-    if args.gemma.is_none() && args.part != "gen" {
+    if args.gemma.is_none() && (args.part == "train" || args.part == "all") {
         out["gemm_1024_f32_flops_per_s"] = serde_json::json!(gemm_peak(&device));
     }
     println!("{out}");
@@ -268,6 +278,65 @@ fn run_peer(args: &Args, batches: &[usize], ours: &[serde_json::Value]) -> Vec<s
             serde_json::json!({"prompts": b, "ours_new_tokens_per_s": ours_tps,
                 "peer_new_tokens_per_s": peer_tps, "ratio": ours_tps / peer_tps,
                 "peer": peer.unwrap_or_else(|e| serde_json::json!({"error": e}))})
+        })
+        .collect()
+}
+
+/// Seconds of one decoding step's projection + sampling at each batch size (plain sampling at
+/// temperature 1): the host path (`fused_head::next_tokens`) and the device path (burn ops:
+/// logits, softmax, cumsum, the CDF comparison, log-softmax, gather, read back), each the
+/// minimum over `--iters` alternating repetitions.
+fn bench_head<M: CausalLm>(
+    args: &Args,
+    model: &M,
+    device: &Device,
+    batches: &[usize],
+) -> Vec<serde_json::Value> {
+    use burn::tensor::activation::{log_softmax, softmax};
+    use lm::fused_head::{Pick, next_tokens};
+    let (d, v) = (model.d_model(), model.vocab_size());
+    let proj = model.output_projection().expect("an output projection");
+    batches
+        .iter()
+        .map(|&b| {
+            let h = Tensor::<2>::random([b, d], Distribution::Normal(0.0, 1.0), device);
+            let u: Vec<f32> = (0..b).map(|i| (i as f32 + 0.5) / b as f32).collect();
+            let pick = Pick::Sample {
+                temperature: 1.0,
+                top_k: None,
+                uniforms: u.clone(),
+            };
+            let host = || {
+                let t = std::time::Instant::now();
+                let _ = next_tokens(h.clone(), &proj, &pick).expect("flex");
+                t.elapsed().as_secs_f64()
+            };
+            let dev = || {
+                let t = std::time::Instant::now();
+                let logits = model
+                    .logits_from_hidden(h.clone().reshape([b, 1, d]))
+                    .reshape([b, v]);
+                let cdf = softmax(logits.clone(), 1).cumsum(1);
+                let uu = Tensor::<2>::from_data(
+                    burn::tensor::TensorData::new(u.clone(), [b, 1]),
+                    device,
+                );
+                let chosen = cdf
+                    .lower_equal(uu.expand([b, v]))
+                    .int()
+                    .sum_dim(1)
+                    .clamp_max(v as i64 - 1);
+                let lp = log_softmax(logits, 1).gather(1, chosen.clone());
+                let _ = (chosen.into_data(), lp.into_data());
+                t.elapsed().as_secs_f64()
+            };
+            let (mut best_host, mut best_dev) = (f64::INFINITY, f64::INFINITY);
+            for _ in 0..args.iters.max(1) + 1 {
+                best_host = best_host.min(host());
+                best_dev = best_dev.min(dev());
+            }
+            serde_json::json!({"batch": b, "host_s": best_host, "device_s": best_dev,
+                "speedup": best_dev / best_host})
         })
         .collect()
 }

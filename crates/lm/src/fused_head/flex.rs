@@ -505,26 +505,11 @@ fn pick_row(z: &mut [f32], pick: &Pick, u: f32) -> (u32, f32) {
                     .sum::<f32>(),
                 None => s,
             };
-            // Inverse CDF: the first token whose cumulative mass exceeds u·total.
-            let target = u * total;
-            let mut cum = 0.0f32;
-            let mut tok = z.len() - 1;
-            for (i, &x) in z.iter().enumerate() {
-                if kth.is_some_and(|kth| x < kth) {
-                    continue;
-                }
-                cum += simd::exp(x - m);
-                if cum > target {
-                    tok = i;
-                    break;
-                }
-            }
-            if let Some(kth) = kth
-                && z[tok] < kth
-            {
-                // Rounding ran past the last kept token: take the last kept one.
-                tok = z.iter().rposition(|&x| x >= kth).unwrap_or(tok);
-            }
+            // Inverse CDF: the first token whose cumulative mass exceeds u·total (the last
+            // kept token when rounding leaves the total short).
+            let floor = kth.unwrap_or(f32::NEG_INFINITY);
+            let tok = simd::cdf_index(z, m, floor, u * total)
+                .unwrap_or_else(|| z.iter().rposition(|&x| x >= floor).unwrap_or(z.len() - 1));
             (tok as u32, z[tok] - lse)
         }
     }
