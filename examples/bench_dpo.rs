@@ -12,7 +12,20 @@
 //! cargo run --release --example bench_dpo -- --gemma <gguf> --lora-rank 16
 //! cargo run --release --example bench_dpo -- --gemma <gguf> --lora-rank 16 --reference frozen
 //! cargo run --release --example bench_dpo -- --gemma <gguf> --grad-checkpointing
+//! # side by side with the peers (run one after the other, never at the same time):
+//! cargo run --release --example bench_dpo -- --peer --python .venv-torch/bin/python
+//! cargo run --release --example bench_dpo -- --gemma <gguf> --pairs 2 --prompt-len 64 \
+//!     --completion-len 64 --synthetic --peer --python .venv-torch/bin/python
+//! cargo run --release --example bench_dpo -- --gemma <gguf> --method sft --synthetic --peer ...
 //! ```
+//!
+//! `--peer` runs TRL on the same work after this benchmark and prints both figures and the
+//! ratios: `../shared/bench/trl_dpo_bench.py` (tiny config, frozen reference model: compare
+//! with `frozen_reference`), `../shared/bench/trl_dpo_gemma_bench.py` (Gemma DPO, reference
+//! log-probs precomputed) and `scripts/peers/trl_sft_gemma_bench.py` (Gemma SFT, loss on
+//! completions). With `--synthetic` our rows have exactly `--prompt-len` + `--completion-len`
+//! tokens, as the peers' synthetic rows do. The peer's peak RSS is its process's `ru_maxrss`
+//! (loading included), so ours is given both for the whole process and for training alone.
 //!
 //! A step is what the training loop does: one forward of the policy over the `[2B, T]`
 //! batch, the sigmoid DPO loss, backward, global-norm clipping and an AdamW update; with
@@ -29,7 +42,7 @@ use clap::Parser;
 
 #[path = "common/bench.rs"]
 mod bench;
-use bench::{gemm_peak, status_mib, time};
+use bench::{gemm_peak, peer_json, status_mib, time};
 use lm::{Transformer, TransformerConfig, select_device};
 use policy_opt::dpo::{Dpo, DpoBatches, DpoLossConfig, ReferenceCache};
 use policy_opt::train::{BatchSource, TrainMethod, clip_grad_norm};
@@ -89,13 +102,27 @@ struct Args {
     /// sharing its weights; with full fine-tuning a copy of the initial weights).
     #[arg(long, default_value = "cached")]
     reference: String,
+    /// With `--gemma`: `dpo`, or `sft` (the chosen and rejected rows of each pair as SFT rows,
+    /// loss on completion tokens).
+    #[arg(long, default_value = "dpo")]
+    method: String,
+    /// With `--gemma`: synthetic rows of exactly `--prompt-len` + `--completion-len` random
+    /// token ids (from 1 000 .. 20 000, as the peer scripts draw) instead of HH pairs.
+    #[arg(long)]
+    synthetic: bool,
+    /// Run the TRL peer on the same work afterwards and print the ratios.
+    #[arg(long)]
+    peer: bool,
+    /// Python interpreter of the peer (a venv with torch, transformers, trl, datasets, gguf).
+    #[arg(long, default_value = ".venv-torch/bin/python")]
+    python: std::path::PathBuf,
 }
 
 fn main() {
     let args = Args::parse();
     let out = match args.mode.as_str() {
-        _ if args.gemma.is_some() => run_gemma(&args),
-        "all" => run_all(),
+        _ if args.gemma.is_some() => run_gemma(&args).map(|v| with_gemma_peer(&args, v)),
+        "all" => run_all().map(|v| with_tiny_peer(&args, v)),
         "cached" | "frozen" => run_mode(&args),
         other => Err(format!(
             "--mode: expected all, cached or frozen, got {other}"
@@ -172,6 +199,98 @@ fn strip(v: &serde_json::Value) -> serde_json::Value {
         for k in ["device", "params", "config", "bench"] {
             m.remove(k);
         }
+    }
+    v
+}
+
+fn manifest_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `ours / peer` of two JSON numbers.
+fn ratio(ours: &serde_json::Value, peer: &serde_json::Value) -> serde_json::Value {
+    match (ours.as_f64(), peer.as_f64()) {
+        (Some(a), Some(b)) if b != 0.0 => serde_json::json!(a / b),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// `--peer` for the tiny config: TRL's DPOTrainer with a frozen reference model.
+fn with_tiny_peer(args: &Args, mut v: serde_json::Value) -> serde_json::Value {
+    if !args.peer {
+        return v;
+    }
+    let script = manifest_root().join("../shared/bench/trl_dpo_bench.py");
+    let peer_args = [
+        args.layers,
+        args.d_model,
+        args.heads,
+        args.vocab,
+        args.prompt_len,
+        args.completion_len,
+        args.pairs,
+        12,
+    ]
+    .map(|x| x.to_string());
+    match peer_json(&args.python, &script, &peer_args) {
+        Ok(peer) => {
+            let ours = &v["frozen_reference"];
+            v["peer_comparison"] = serde_json::json!({
+                "ours": "frozen_reference",
+                "ours_tokens_per_s": ours["tokens_per_s"],
+                "peer_tokens_per_s": peer["tokens_per_s"],
+                "tokens_per_s_ratio": ratio(&ours["tokens_per_s"], &peer["tokens_per_s"]),
+                "ours_peak_rss_mib": ours["peak_rss_mib"],
+                "peer_peak_rss_mib": peer["peak_rss_mib"],
+                "peak_rss_ratio": ratio(&ours["peak_rss_mib"], &peer["peak_rss_mib"]),
+            });
+            v["peer"] = peer;
+        }
+        Err(e) => v["peer"] = serde_json::json!({"error": e}),
+    }
+    v
+}
+
+/// `--peer` with `--gemma`: TRL's DPOTrainer (reference log-probs precomputed) or
+/// SFTTrainer on Gemma 3 270M.
+fn with_gemma_peer(args: &Args, mut v: serde_json::Value) -> serde_json::Value {
+    if !args.peer {
+        return v;
+    }
+    let gguf = args.gemma.as_ref().expect("gemma mode");
+    let dir = gguf.parent().unwrap_or(std::path::Path::new("."));
+    let (script, rows) = match args.method.as_str() {
+        "sft" => (
+            manifest_root().join("scripts/peers/trl_sft_gemma_bench.py"),
+            2 * args.pairs,
+        ),
+        _ => (
+            manifest_root().join("../shared/bench/trl_dpo_gemma_bench.py"),
+            args.pairs,
+        ),
+    };
+    let peer_args = vec![
+        dir.display().to_string(),
+        rows.to_string(),
+        args.prompt_len.to_string(),
+        args.completion_len.to_string(),
+        (args.iters + 2).to_string(),
+    ];
+    match peer_json(&args.python, &script, &peer_args) {
+        Ok(peer) => {
+            v["peer_comparison"] = serde_json::json!({
+                "ours_tokens_per_s": v["tokens_per_s"],
+                "peer_tokens_per_s": peer["tokens_per_s"],
+                "tokens_per_s_ratio": ratio(&v["tokens_per_s"], &peer["tokens_per_s"]),
+                "ours_peak_rss_process_mib": v["peak_rss_process_mib"],
+                "ours_peak_rss_training_mib": v["peak_rss_mib"],
+                "peer_peak_rss_mib": peer["peak_rss_mib"],
+                "peak_rss_ratio_process": ratio(&v["peak_rss_process_mib"], &peer["peak_rss_mib"]),
+                "peak_rss_ratio_training": ratio(&v["peak_rss_mib"], &peer["peak_rss_mib"]),
+            });
+            v["peer"] = peer;
+        }
+        Err(e) => v["peer"] = serde_json::json!({"error": e}),
     }
     v
 }
@@ -282,6 +401,7 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     use burn::module::Module;
     use lm::CausalLm;
     use lm::lora::{LoraConfig, LoraModel};
+    use policy_opt::sft::{Sft, SftBatch};
     use pref_data::{ChatTemplate, Mode, PreferencePair, TokenizeConfig, locate_hh, read_hh};
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let path = args.gemma.as_ref().expect("checked by the caller");
@@ -316,20 +436,46 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     let load_s = t_load.elapsed().as_secs_f64();
     let n_params = model.config.num_params();
 
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let hh =
-        locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz").map_err(|e| err(&e))?;
-    let (hh, _) = read_hh(&hh, Mode::Lenient).map_err(|e| err(&e))?;
-    let n = args.pairs * (args.iters + 1);
-    let pairs: Vec<PreferencePair> = hh.into_iter().take(n).map(Into::into).collect();
-    let cfg = TokenizeConfig {
-        max_prompt_len: args.prompt_len,
-        max_completion_len: args.completion_len,
-        add_bos: true,
-        add_eos: true,
+    let sft = match args.method.as_str() {
+        "dpo" => false,
+        "sft" => true,
+        other => return Err(format!("--method: expected dpo or sft, got {other}")),
     };
-    let (tok, _) = pref_data::tokenize_pairs(&pairs, &tokenizer, &ChatTemplate::Plain, &cfg)
-        .map_err(|e| err(&e))?;
+    let n = args.pairs * (args.iters + 1);
+    let tok = if args.synthetic {
+        let mut rng = StdRng::seed_from_u64(args.seed);
+        let mut ids = |k: usize| {
+            (0..k)
+                .map(|_| rng.random_range(1000..20000))
+                .collect::<Vec<u32>>()
+        };
+        (0..n)
+            .map(|i| TokenizedPair {
+                prompt: ids(args.prompt_len),
+                chosen: ids(args.completion_len),
+                rejected: ids(args.completion_len),
+                p_chosen: 1.0,
+                margin: None,
+                weight: 1.0,
+                group: i,
+            })
+            .collect()
+    } else {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let hh = locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")
+            .map_err(|e| err(&e))?;
+        let (hh, _) = read_hh(&hh, Mode::Lenient).map_err(|e| err(&e))?;
+        let pairs: Vec<PreferencePair> = hh.into_iter().take(n).map(Into::into).collect();
+        let cfg = TokenizeConfig {
+            max_prompt_len: args.prompt_len,
+            max_completion_len: args.completion_len,
+            add_bos: true,
+            add_eos: true,
+        };
+        pref_data::tokenize_pairs(&pairs, &tokenizer, &ChatTemplate::Plain, &cfg)
+            .map_err(|e| err(&e))?
+            .0
+    };
     let data = PairBatches::new(
         tok,
         tokenizer.pad_id(),
@@ -342,8 +488,8 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     .map_err(|e| err(&e))?;
     let loss = DpoLossConfig::default().init().map_err(|e| err(&e))?;
     let t_pre = Instant::now();
-    let (method, source) = if frozen {
-        // With LoRA the reference is the policy's own base (a `valid()` view shares the
+    let (method, source) = if frozen || sft {
+        // SFT needs no reference; with LoRA the reference is the policy's own base (a `valid()` view shares the
         // frozen base weights); without, it is a copy of the initial weights.
         let reference = model.clone().with_lora_enabled(false);
         (
@@ -355,8 +501,9 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         let source = DpoBatches::with_cache(data, cache).map_err(|e| err(&e))?;
         (Dpo::new(loss), source)
     };
-    let precompute_s = (!frozen).then(|| t_pre.elapsed().as_secs_f64());
-    let (rss_before_train, _) = memory_mib();
+    let precompute_s = (!frozen && !sft).then(|| t_pre.elapsed().as_secs_f64());
+    // Peak of loading and reference precomputation (the peer's ru_maxrss includes both).
+    let (peak_before_train, rss_before_train) = memory_mib();
     // Peak resident set from here on: reset the high-water mark (Linux ≥ 4.0).
     let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let mut optim = AdamWConfig::new()
@@ -373,7 +520,16 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
             .sum()
             .into_scalar::<f32>() as f64;
         let t = Instant::now();
-        let out = method.step(&model, &batch).expect("DPO step");
+        let out = if sft {
+            let rows = SftBatch {
+                ids: batch.pairs.ids.clone(),
+                mask: batch.pairs.attention_mask.clone(),
+                loss_mask: batch.pairs.completion_mask.clone(),
+            };
+            Sft::new().step(&model, &rows).expect("SFT step")
+        } else {
+            method.step(&model, &batch).expect("DPO step")
+        };
         let loss = out.loss.clone().into_scalar::<f32>();
         let grads = GradientsParams::from_grads(out.loss.backward(), &model);
         let (grads, _) = clip_grad_norm(&model, grads, 1.0);
@@ -389,8 +545,15 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     };
     let secs: f64 = timed.iter().map(|s| s.0).sum();
     let tokens: f64 = timed.iter().map(|s| s.1).sum();
+    let peak_process = match (peak_before_train, peak_rss) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
     Ok(serde_json::json!({
-        "bench": "dpo-gemma3",
+        "bench": if sft { "sft-gemma3" } else { "dpo-gemma3" },
+        "method": args.method,
+        "synthetic": args.synthetic,
+        "peak_rss_process_mib": peak_process,
         "device": format!("{device:?}"),
         "model": path.display().to_string(),
         "params": n_params,

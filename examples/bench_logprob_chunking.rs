@@ -1,5 +1,12 @@
-//! Peak memory of per-token log-probs with and without chunking over positions, on a
-//! Gemma-3-270M-shaped model (vocabulary 262 144, width 640) with random weights:
+//! Peak memory and time of per-token log-probs on a Gemma-3-270M-shaped model (vocabulary
+//! 262 144, width 640) with random weights, three ways:
+//! - `fused`: `CausalLm::sequence_logprobs` through the fused head (`lm::fused_head`: blocks
+//!   of the vocabulary, hand-written backward, no logits-sized saved state);
+//! - `chunked`: burn's own ops over chunks of positions (`lm::logprobs`, the path before the
+//!   fused head and still the one on backends other than flex);
+//! - `whole`: burn's own ops over the whole `[B, T, V]` logits at once;
+//!
+//! and two passes:
 //! - `train`: one forward + backward of `sequence_logprobs` on an autodiff device (policy
 //!   update);
 //! - `score`: one forward on a device without autodiff (reference-model or rollout scoring).
@@ -11,6 +18,7 @@
 //! ```text
 //! cargo run --release --example bench_logprob_chunking                  # B=2, T=256, 1 layer
 //! cargo run --release --example bench_logprob_chunking -- --layers 18   # the full 270M shape
+//! cargo run --release --example bench_logprob_chunking -- --modes fused,chunked
 //! ```
 
 use std::process::Command;
@@ -21,8 +29,9 @@ use clap::Parser;
 
 #[path = "common/bench.rs"]
 mod bench;
+use lm::SequenceLogProbs;
 use lm::causal_lm::DEFAULT_LOGITS_CHUNK_ELEMENTS;
-use lm::logprobs::chunk_positions;
+use lm::logprobs::{chunk_positions, chunked_next_token_logprobs, shift_mask};
 use lm::{CausalLm, Gemma3, Gemma3Config, select_device};
 use rand::{RngExt, SeedableRng};
 
@@ -40,7 +49,10 @@ struct Args {
     /// Logits per chunk in the chunked mode.
     #[arg(long, default_value_t = DEFAULT_LOGITS_CHUNK_ELEMENTS)]
     chunk_elements: usize,
-    /// Internal: run one mode (`chunked` or `whole`) in this process.
+    /// Modes to run, comma-separated (`fused`, `chunked`, `whole`).
+    #[arg(long, default_value = "fused,chunked,whole")]
+    modes: String,
+    /// Internal: run one mode (`fused`, `chunked` or `whole`) in this process.
     #[arg(long)]
     child: Option<String>,
     /// Internal: the pass of the child (`train` or `score`).
@@ -61,8 +73,8 @@ fn run_child(args: &Args, mode: &str) {
     config.n_layers = args.layers;
     config.layer_kinds = lm::model::gemma::layer_pattern(args.layers, 6);
     let elements = match mode {
-        "chunked" => args.chunk_elements,
-        _ => usize::MAX,
+        "whole" => usize::MAX,
+        _ => args.chunk_elements,
     };
     let model = Gemma3::new(&config, 0, &device)
         .expect("config")
@@ -79,7 +91,17 @@ fn run_child(args: &Args, mode: &str) {
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let baseline = status_mib("VmRSS:");
     let start = Instant::now();
-    let lp = model.sequence_logprobs(ids, mask.clone(), mask);
+    let lp = match mode {
+        "fused" => model.sequence_logprobs(ids, mask.clone(), mask),
+        _ => {
+            // burn's own ops over chunks of positions (one chunk for `whole`).
+            let chunk = chunk_positions(b, args.vocab, elements);
+            let hidden = model.hidden(ids.clone(), mask.clone());
+            let tokens =
+                chunked_next_token_logprobs(hidden, ids, chunk, |h| model.logits_from_hidden(h));
+            SequenceLogProbs::from_tokens(tokens, shift_mask(mask))
+        }
+    };
     let loss = -lp.sum.sum() / (b * (t - 1)) as f64;
     let g_abs: f32 = if train {
         let grads = loss.backward();
@@ -96,7 +118,10 @@ fn run_child(args: &Args, mode: &str) {
     let loss: f32 = loss.into_scalar();
     let secs = start.elapsed().as_secs_f64();
     let peak = status_mib("VmHWM:");
-    let chunk = chunk_positions(b, args.vocab, elements).min(t - 1);
+    let chunk = match mode {
+        "fused" => 0, // blocks of the vocabulary instead
+        _ => chunk_positions(b, args.vocab, elements).min(t - 1),
+    };
     println!(
         "{}",
         serde_json::json!({
@@ -105,7 +130,7 @@ fn run_child(args: &Args, mode: &str) {
             "batch": b, "seq": t, "vocab": args.vocab, "d_model": config.d_model,
             "layers": args.layers,
             "chunk_positions": chunk,
-            "chunks": (t - 1).div_ceil(chunk),
+            "chunks": (chunk > 0).then(|| (t - 1).div_ceil(chunk)),
             "full_logits_mib": (b * (t - 1) * args.vocab * 4) as f64 / 1048576.0,
             "baseline_rss_mib": baseline.round(),
             "peak_rss_mib": peak.round(),
@@ -125,12 +150,11 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().expect("own path");
-    for (pass, mode) in [
-        ("train", "chunked"),
-        ("train", "whole"),
-        ("score", "chunked"),
-        ("score", "whole"),
-    ] {
+    let modes: Vec<&str> = args.modes.split(',').map(str::trim).collect();
+    for (pass, mode) in ["train", "score"]
+        .into_iter()
+        .flat_map(|p| modes.iter().map(move |m| (p, *m)))
+    {
         let out = Command::new(&exe)
             .args(std::env::args().skip(1))
             .args(["--child", mode, "--pass", pass])

@@ -36,3 +36,56 @@ pub fn status_mib(key: &str) -> Option<f64> {
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| kb / 1024.0)
 }
+
+/// Runs a Python peer benchmark `script args…` with `python`, after this process's own
+/// measurements (never concurrently), and returns the last JSON line it prints with
+/// `peak_rss_mib` (the peer process's `ru_maxrss`) added. `OPENBLAS_CORETYPE` and
+/// `OPENBLAS_L2_SIZE` are removed from the peer's environment, as the peer scripts ask.
+pub fn peer_json(
+    python: &std::path::Path,
+    script: &std::path::Path,
+    args: &[String],
+) -> Result<serde_json::Value, String> {
+    const WRAPPER: &str = "import resource, runpy, sys\n\
+        script = sys.argv[1]; sys.argv = sys.argv[1:]\n\
+        try:\n    runpy.run_path(script, run_name='__main__')\n\
+        finally:\n    r = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, \
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n    \
+        print('PEER_PEAK_RSS_KIB', r, file=sys.stderr, flush=True)\n";
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(WRAPPER)
+        .arg(script)
+        .args(args)
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE")
+        .output()
+        .map_err(|e| format!("running {}: {e}", python.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let tail: String = stderr
+            .chars()
+            .rev()
+            .take(2000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(format!("{} failed: {tail}", script.display()));
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or_else(|| format!("{} printed no JSON", script.display()))?;
+    let mut v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("peer JSON: {e}: {line}"))?;
+    let rss = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("PEER_PEAK_RSS_KIB "))
+        .filter_map(|kib| kib.trim().parse::<f64>().ok())
+        .next_back();
+    v["peak_rss_mib"] = serde_json::json!(rss.map(|kib| kib / 1024.0));
+    Ok(v)
+}

@@ -2,6 +2,9 @@
 
 use burn::tensor::{Int, Tensor};
 
+use crate::fused_head::{
+    OutputProjection, fused_head_available, fused_next_token_stats, fused_token_entropy,
+};
 use crate::kv_cache::KvCache;
 use crate::logprobs::{
     SequenceLogProbs, TokenStats, chunk_positions, chunked_next_token_logprobs,
@@ -68,6 +71,22 @@ pub trait CausalLm {
         DEFAULT_LOGITS_CHUNK_ELEMENTS
     }
 
+    /// The output projection as weights (tied embedding or linear head), which lets
+    /// [`token_logprobs`](Self::token_logprobs), [`token_stats_from_hidden`](Self::token_stats_from_hidden),
+    /// [`sequence_logprobs`](Self::sequence_logprobs) and [`token_entropy`](Self::token_entropy)
+    /// use the fused head ([`crate::fused_head`]: no logits-sized state saved for the backward
+    /// pass) where [`fused_head_available`] says it runs. `None` (the default) keeps the
+    /// chunked path over [`logits_from_hidden`](Self::logits_from_hidden).
+    fn output_projection(&self) -> Option<OutputProjection> {
+        None
+    }
+
+    /// The output projection when the fused head runs for `hidden` on its device.
+    fn fused_projection(&self, hidden: &Tensor<3>) -> Option<OutputProjection> {
+        self.output_projection()
+            .filter(|p| fused_head_available(hidden.dtype(), &hidden.device(), p))
+    }
+
     /// Logits `[B, T, vocab]` (all at once; the log-prob methods work in chunks instead).
     fn logits(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<3> {
         self.logits_from_hidden(self.hidden(ids, mask))
@@ -78,8 +97,12 @@ pub trait CausalLm {
     /// every chunk.
     fn token_logprobs(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
         let [b, _] = ids.dims();
-        let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
         let hidden = self.hidden(ids.clone(), mask);
+        if let Some(proj) = self.fused_projection(&hidden) {
+            let block = self.logits_chunk_elements();
+            return fused_next_token_stats(hidden, ids, &proj, 1.0, false, block, None).logprobs;
+        }
+        let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
         chunked_next_token_logprobs(hidden, ids, chunk, |h| self.logits_from_hidden(h))
     }
 
@@ -94,6 +117,18 @@ pub trait CausalLm {
         temperature: f32,
         with_entropy: bool,
     ) -> TokenStats {
+        if let Some(proj) = self.fused_projection(&hidden) {
+            let block = self.logits_chunk_elements();
+            return fused_next_token_stats(
+                hidden,
+                ids,
+                &proj,
+                temperature,
+                with_entropy,
+                block,
+                None,
+            );
+        }
         let [b, _] = ids.dims();
         let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
         chunked_next_token_stats(hidden, ids, chunk, temperature, with_entropy, |h| {
@@ -121,16 +156,30 @@ pub trait CausalLm {
         mask: Tensor<2, Int>,
         target_mask: Tensor<2, Int>,
     ) -> SequenceLogProbs {
-        let target_mask = target_mask * mask.clone();
-        SequenceLogProbs::from_tokens(self.token_logprobs(ids, mask), shift_mask(target_mask))
+        let target_mask = shift_mask(target_mask * mask.clone());
+        let hidden = self.hidden(ids.clone(), mask.clone());
+        if let Some(proj) = self.fused_projection(&hidden) {
+            // Only the scored positions are projected; the others are masked to 0 anyway.
+            let block = self.logits_chunk_elements();
+            let rows = Some(target_mask.clone());
+            let tokens = fused_next_token_stats(hidden, ids, &proj, 1.0, false, block, rows);
+            return SequenceLogProbs::from_tokens(tokens.logprobs, target_mask);
+        }
+        let [b, _] = ids.dims();
+        let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
+        let tokens =
+            chunked_next_token_logprobs(hidden, ids, chunk, |h| self.logits_from_hidden(h));
+        SequenceLogProbs::from_tokens(tokens, target_mask)
     }
 
     /// Entropy of the next-token distribution at every position, `[B, T]`.
     fn token_entropy(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<2> {
         let [b, _] = ids.dims();
+        let hidden = self.hidden(ids, mask);
+        if let Some(proj) = self.fused_projection(&hidden) {
+            return fused_token_entropy(hidden, &proj, self.logits_chunk_elements());
+        }
         let chunk = chunk_positions(b, self.vocab_size(), self.logits_chunk_elements());
-        chunked_token_entropy(self.hidden(ids, mask), chunk, |h| {
-            self.logits_from_hidden(h)
-        })
+        chunked_token_entropy(hidden, chunk, |h| self.logits_from_hidden(h))
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::causal_lm::CausalLm;
 use crate::error::LmError;
+use crate::fused_head::{Pick, next_tokens, next_tokens_available};
 use crate::mask::positions_from_mask;
 use crate::model::MASKED_SCORE;
 
@@ -125,6 +126,12 @@ pub struct Generation {
 
 /// Samples up to `config.max_new_tokens` tokens after each left-padded prompt.
 ///
+/// On a plain Flex device with a model that exposes its
+/// [`output_projection`](CausalLm::output_projection), each step's logits and token are
+/// computed on the host by [`crate::fused_head::next_tokens`] (one pass over the output
+/// weights, no device-side softmax); elsewhere, and with top-p, on the device. Both draw the
+/// same uniforms from the same seeded RNG.
+///
 /// `prompt_ids: [B, P]` and `prompt_mask: [B, P]` (1 = token) must be left-padded: each row's
 /// last column is a real token. Run it on a `model.valid()` copy with tensors on a device
 /// without autodiff. Sampling draws one uniform number per row and step from a seeded
@@ -193,13 +200,58 @@ pub fn generate<M: CausalLm + ?Sized>(
     let mut step_tokens: Vec<Tensor<2, Int>> = Vec::new();
     let mut step_logprobs: Vec<Tensor<2>> = Vec::new();
     let mut step_alive: Vec<Tensor<2, Int>> = Vec::new();
+    // The host path (flex): logits of the last positions in one pass over the output weights
+    // and sampling without a device-side softmax (see `fused_head::next_tokens`). Top-p keeps
+    // the device path.
+    let fast = model.output_projection().filter(|proj| {
+        config.sampling.top_p >= 1.0 && next_tokens_available(last_hidden.dtype(), &device, proj)
+    });
+    let t = config.sampling.temperature;
     for step in 0..config.max_new_tokens {
-        let logits = model
-            .logits_from_hidden(last_hidden)
-            .reshape([b, model.vocab_size()]);
-        let chosen = choose(logits.clone(), &config.sampling, &mut rng); // [B, 1]
-        let chosen_host = to_i64(chosen.clone().into_data());
         let alive: Vec<i64> = done.iter().map(|&d| i64::from(!d)).collect();
+        let (chosen_host, lp) = match &fast {
+            Some(proj) => {
+                let pick = if t == 0.0 {
+                    Pick::Greedy
+                } else {
+                    Pick::Sample {
+                        temperature: t,
+                        top_k: config.sampling.top_k,
+                        uniforms: (0..b).map(|_| rng.random::<f32>()).collect(),
+                    }
+                };
+                let hidden = last_hidden.reshape([b, model.d_model()]);
+                let next =
+                    next_tokens(hidden, proj, &pick).expect("checked by next_tokens_available");
+                let lp: Vec<f32> = next
+                    .logprobs
+                    .iter()
+                    .zip(&alive)
+                    .map(|(lp, &a)| lp * a as f32)
+                    .collect();
+                let tokens = next.tokens.iter().map(|&x| x as i64).collect::<Vec<_>>();
+                (
+                    tokens,
+                    Tensor::<2>::from_data(TensorData::new(lp, [b, 1]), &device),
+                )
+            }
+            None => {
+                let logits = model
+                    .logits_from_hidden(last_hidden)
+                    .reshape([b, model.vocab_size()]);
+                let chosen = choose(logits.clone(), &config.sampling, &mut rng); // [B, 1]
+                let chosen_host = to_i64(chosen.clone().into_data());
+                let tempered = if t > 0.0 && t != 1.0 {
+                    logits / t as f64
+                } else {
+                    logits
+                };
+                let alive_t =
+                    Tensor::<2, Int>::from_data(TensorData::new(alive.clone(), [b, 1]), &device);
+                let lp = log_softmax(tempered, 1).gather(1, chosen) * alive_t.float();
+                (chosen_host, lp)
+            }
+        };
         let mut tokens = Vec::with_capacity(b);
         for r in 0..b {
             if done[r] {
@@ -215,13 +267,6 @@ pub fn generate<M: CausalLm + ?Sized>(
         }
         let alive_t = Tensor::<2, Int>::from_data(TensorData::new(alive, [b, 1]), &device);
         let token_t = Tensor::<2, Int>::from_data(TensorData::new(tokens, [b, 1]), &device);
-        let t = config.sampling.temperature;
-        let tempered = if t > 0.0 && t != 1.0 {
-            logits / t as f64
-        } else {
-            logits
-        };
-        let lp = log_softmax(tempered, 1).gather(1, chosen) * alive_t.clone().float();
         step_tokens.push(token_t.clone());
         step_logprobs.push(lp);
         step_alive.push(alive_t.clone());
@@ -283,4 +328,82 @@ fn choose(logits: Tensor<2>, s: &SamplingConfig, rng: &mut StdRng) -> Tensor<2, 
 
 fn to_i64(data: TensorData) -> Vec<i64> {
     data.try_into_vec_as::<i64>().unwrap_or_default()
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use crate::fused_head::OutputProjection;
+    use burn::tensor::Device;
+
+    fn randn(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * scale)
+            .collect()
+    }
+
+    /// The host sampler (`fused_head::next_tokens`) picks the tokens the device path
+    /// (`choose`) picks from the same uniforms, with the same log-probs, for greedy, plain
+    /// and top-k sampling, tied and untied (biased) projections, batch 1 and 8.
+    #[test]
+    fn host_sampler_matches_the_device_path() {
+        let dev = Device::flex();
+        let (d, v) = (24, 301);
+        for b in [1, 8] {
+            let h = Tensor::<2>::from_data(TensorData::new(randn(b * d, 1, 1.0), [b, d]), &dev);
+            let e = Tensor::<2>::from_data(TensorData::new(randn(v * d, 2, 1.5), [v, d]), &dev);
+            let w = Tensor::<2>::from_data(TensorData::new(randn(v * d, 3, 1.5), [d, v]), &dev);
+            let bias = Tensor::<1>::from_data(TensorData::new(randn(v, 4, 1.0), [v]), &dev);
+            let projs = [
+                OutputProjection::Tied(e),
+                OutputProjection::Linear {
+                    weight: w,
+                    bias: Some(bias),
+                },
+            ];
+            for proj in &projs {
+                let logits = proj.logits(h.clone().reshape([b, 1, d])).reshape([b, v]);
+                for (temperature, top_k) in [(0.0, None), (1.0, None), (0.7, None), (0.9, Some(5))]
+                {
+                    let s = SamplingConfig {
+                        temperature,
+                        top_k,
+                        top_p: 1.0,
+                    };
+                    for seed in 0..20 {
+                        let mut rng = StdRng::seed_from_u64(seed);
+                        let want = to_i64(choose(logits.clone(), &s, &mut rng).into_data());
+                        let mut rng = StdRng::seed_from_u64(seed);
+                        let pick = if temperature == 0.0 {
+                            Pick::Greedy
+                        } else {
+                            Pick::Sample {
+                                temperature,
+                                top_k,
+                                uniforms: (0..b).map(|_| rng.random::<f32>()).collect(),
+                            }
+                        };
+                        let got = next_tokens(h.clone(), proj, &pick).expect("flex");
+                        let got_tokens: Vec<i64> = got.tokens.iter().map(|&x| x as i64).collect();
+                        assert_eq!(got_tokens, want, "τ={temperature} top_k={top_k:?} b={b}");
+                        let t = if temperature == 0.0 { 1.0 } else { temperature };
+                        let lp: Vec<f32> = log_softmax(logits.clone() / t as f64, 1)
+                            .gather(
+                                1,
+                                Tensor::<2, Int>::from_data(
+                                    TensorData::new(want.clone(), [b, 1]),
+                                    &dev,
+                                ),
+                            )
+                            .try_into_vec_as::<f32>()
+                            .unwrap();
+                        for (a, w) in got.logprobs.iter().zip(&lp) {
+                            assert!((a - w).abs() < 1e-5, "{a} vs {w}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -25,6 +25,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod fused_head;
 pub mod generate;
 pub mod gguf_tokenizer;
 pub mod head;

@@ -139,6 +139,9 @@ fn adapters_written_here_are_the_committed_ones() {
             );
         }
         let e = read_json(&committed.join("expected.json"));
-        assert_eq!(max_diff(&want, &flat(&e["logits"])), 0.0, "{name}");
+        // Not bit-exact: the GEMM kernels (AVX-512 or AVX2, picked at run time) sum in
+        // different orders on different CPUs.
+        let d = max_diff(&want, &flat(&e["logits"]));
+        assert!(d < 1e-5, "{name}: |Δlogit| = {d}");
     }
 }

@@ -110,7 +110,16 @@ impl ModuleVisitor for Scale<'_> {
 /// is (or when the sum of squares overflows `f32`, i.e. a norm above about 1.8e19), and NaN
 /// when the device fails to read the result back.
 pub fn global_grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
-    let sum = SumOverGrads::run(module, grads, |g| g.cast(FloatDType::F32).square().sum());
+    // Σ g² as the dot product g·g (a [1, n] × [n, 1] matmul): no squared copy of each
+    // gradient is allocated (a 671 MB temporary for Gemma 3's embedding).
+    let sum = SumOverGrads::run(module, grads, |g| {
+        let n = g.dims()[0];
+        let g = g.cast(FloatDType::F32);
+        g.clone()
+            .reshape([1, n])
+            .matmul(g.reshape([n, 1]))
+            .reshape([1])
+    });
     match sum {
         None => 0.0,
         Some(sum) => sum

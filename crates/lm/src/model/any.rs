@@ -98,6 +98,10 @@ impl CausalLm for LanguageModel {
         forward!(self, m => m.logits_from_hidden(hidden))
     }
 
+    fn output_projection(&self) -> Option<crate::fused_head::OutputProjection> {
+        forward!(self, m => m.output_projection())
+    }
+
     fn hidden_cached(
         &self,
         ids: Tensor<2, Int>,

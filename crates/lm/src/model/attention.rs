@@ -156,26 +156,19 @@ impl Attention {
             None => (k, v),
         };
         let s = k.dims()[2];
-        let (k, v) = (repeat_kv(k, h / hkv), repeat_kv(v, h / hkv));
-        let scores = q.matmul(k.swap_dims(2, 3)) * self.scale;
+        // Query heads grouped by the key/value head they read, [B, H, T, hd] →
+        // [B, H_kv, n_rep·T, hd] (query head i reads key head i / n_rep, the layout of
+        // Hugging Face's `repeat_kv`), so keys and values are never repeated in memory.
+        let n_rep = h / hkv;
+        let q = q.reshape([b, hkv, n_rep * t, hd]);
+        let scores = q.matmul(k.swap_dims(2, 3)).reshape([b, h, t, s]) * self.scale;
         let scores = scores.mask_fill(blocked.clone().expand([b, h, t, s]), MASKED_SCORE);
-        let ctx = softmax(scores, 3).matmul(v);
+        let probs = softmax(scores, 3).reshape([b, hkv, n_rep * t, s]);
+        let ctx = probs.matmul(v).reshape([b, h, t, hd]);
         proj(
             &self.o,
             &self.o_lora,
             ctx.swap_dims(1, 2).reshape([b, t, h * hd]),
         )
     }
-}
-
-/// `[B, H_kv, S, hd] → [B, H_kv·n_rep, S, hd]`, query head `i` reading key head `i / n_rep`
-/// (the layout of Hugging Face `repeat_kv`).
-fn repeat_kv(x: Tensor<4>, n_rep: usize) -> Tensor<4> {
-    if n_rep == 1 {
-        return x;
-    }
-    let [b, hkv, s, hd] = x.dims();
-    x.unsqueeze_dim::<5>(2)
-        .expand([b, hkv, n_rep, s, hd])
-        .reshape([b, hkv * n_rep, s, hd])
 }

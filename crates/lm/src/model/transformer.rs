@@ -11,6 +11,7 @@ use super::rope::Rope;
 use crate::causal_lm::CausalLm;
 use crate::config::{PositionKind, TransformerConfig};
 use crate::error::LmError;
+use crate::fused_head::OutputProjection;
 use crate::kv_cache::KvCache;
 use crate::lora::LoraConfig;
 use crate::mask::{blocked_keys, positions_from_mask};
@@ -168,6 +169,16 @@ impl CausalLm for Transformer {
             Some(head) => head.forward(hidden),
             None => super::tied_logits(hidden, self.embed.weight.val()),
         }
+    }
+
+    fn output_projection(&self) -> Option<OutputProjection> {
+        Some(match &self.lm_head {
+            Some(head) => OutputProjection::Linear {
+                weight: head.weight.val(),
+                bias: head.bias.as_ref().map(|b| b.val()),
+            },
+            None => OutputProjection::Tied(self.embed.weight.val()),
+        })
     }
 
     fn hidden_cached(

@@ -1,7 +1,7 @@
 //! The supervised fine-tuning loss.
 
 use burn::tensor::{Int, Tensor};
-use lm::CausalLm;
+use lm::{CausalLm, SequenceLogProbs};
 use lm::logprobs::{next_token_logprobs, shift_mask};
 
 /// Token-level negative log-likelihood over the tokens selected by `loss_mask`.
@@ -26,19 +26,25 @@ pub fn sft_loss(
     (loss, count)
 }
 
-/// [`sft_loss`] of `model` on `ids`/`mask`, through the model's chunked per-token log-probs
-/// ([`CausalLm::sequence_logprobs`]): the `[B, T, V]` logits of the whole batch never exist at
-/// once (at Gemma 3's 262 144-token vocabulary they would take gigabytes). Same value and
-/// gradients as `sft_loss(model.logits(ids, mask), ids, loss_mask · mask)`.
+/// [`sft_loss`] of `model` on `ids`/`mask`, through the model's per-token log-probs
+/// ([`CausalLm::sequence_logprobs`], the fused output head where the backend has it): the
+/// `[B, T, V]` logits of the whole batch never exist at once (at Gemma 3's 262 144-token
+/// vocabulary they would take gigabytes). Same value and gradients as
+/// `sft_loss(model.logits(ids, mask), ids, loss_mask · mask)`.
 pub fn sft_loss_chunked<M: CausalLm + ?Sized>(
     model: &M,
     ids: Tensor<2, Int>,
     mask: Tensor<2, Int>,
     loss_mask: Tensor<2, Int>,
 ) -> (Tensor<1>, Tensor<1>) {
-    let seq = model.sequence_logprobs(ids, mask, loss_mask);
-    let count = seq.count.sum();
-    let loss = seq.sum.sum().neg() / count.clone().clamp_min(1.0);
+    sft_loss_from_logprobs(&model.sequence_logprobs(ids, mask, loss_mask))
+}
+
+/// [`sft_loss`] from masked per-token log-probs (e.g. [`CausalLm::sequence_logprobs`]
+/// with the loss mask as target mask): `(−Σ sum / max(Σ count, 1), Σ count)`.
+pub fn sft_loss_from_logprobs(lp: &SequenceLogProbs) -> (Tensor<1>, Tensor<1>) {
+    let count = lp.count.clone().sum();
+    let loss = lp.sum.clone().sum().neg() / count.clone().clamp_min(1.0);
     (loss, count)
 }
 

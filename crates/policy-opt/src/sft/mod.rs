@@ -8,5 +8,5 @@ mod method;
 pub use data::{
     SftBatch, SftBatches, SftDataConfig, SftDataReport, SftExample, SftSequence, tokenize_examples,
 };
-pub use loss::{sft_loss, sft_loss_chunked};
+pub use loss::{sft_loss, sft_loss_chunked, sft_loss_from_logprobs};
 pub use method::Sft;

@@ -8,6 +8,7 @@ use super::config::{Gemma3Config, LayerKind};
 use super::window::sliding_window_blocked;
 use crate::causal_lm::{CausalLm, DEFAULT_LOGITS_CHUNK_ELEMENTS};
 use crate::error::LmError;
+use crate::fused_head::OutputProjection;
 use crate::kv_cache::KvCache;
 use crate::lora::LoraConfig;
 use crate::mask::{blocked_keys, positions_from_mask};
@@ -287,6 +288,10 @@ impl CausalLm for Gemma3 {
 
     fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
         tied_logits(hidden, self.embed.weight.val())
+    }
+
+    fn output_projection(&self) -> Option<OutputProjection> {
+        Some(OutputProjection::Tied(self.embed.weight.val()))
     }
 
     fn hidden_cached(

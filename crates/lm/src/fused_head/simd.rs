@@ -1,0 +1,338 @@
+//! Row kernels of the fused head: a vectorisable `exp` and the per-row passes over one block
+//! of logits, compiled for AVX-512 and AVX2 as well as the baseline and picked at run time.
+
+/// `exp(x)` to within about 2 ulp for `x ∈ [−87, 88]` (inputs are clamped to that range, so
+/// `exp(−∞)` gives `e⁻⁸⁷ ≈ 1.6·10⁻³⁸` rather than 0, a difference no softmax sum can see).
+///
+/// ```text
+/// n = ⌊x·log₂e + ½⌋,  r = x − n·ln 2   (Cody–Waite, |r| ≤ ln 2 / 2)
+/// exp(x) = 2ⁿ · (1 + r + r²·P(r))      (Cephes `expf` polynomial)
+/// ```
+///
+/// Written without branches or calls so that loops over slices vectorise.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    exp_f::<false>(x)
+}
+
+/// `a·b + c`, fused (one rounding, the `vfmadd` instruction) when `F`.
+#[inline(always)]
+fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if F { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// [`exp`] with fused multiply-adds when `F` (only inside functions compiled with FMA).
+#[inline(always)]
+fn exp_f<const F: bool>(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = if x < -87.0 { -87.0 } else { x };
+    let x = if x > 88.0 { 88.0 } else { x };
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4f32;
+    p = madd::<F>(p, r, 1.398_199_9e-3);
+    p = madd::<F>(p, r, 8.333_452e-3);
+    p = madd::<F>(p, r, 4.166_579_6e-2);
+    p = madd::<F>(p, r, 1.666_666_5e-1);
+    p = madd::<F>(p, r, 5.000_000_1e-1);
+    let y = madd::<F>(p * r, r, r + 1.0);
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    y * scale
+}
+
+const LANES: usize = 16;
+
+/// In place `u ← (u + b)·s` (`b` absent: `u ← u·s`, skipped when `s = 1`); returns `max u`.
+#[inline(always)]
+fn scale_max_impl<const F: bool>(u: &mut [f32], bias: Option<&[f32]>, s: f32) -> f32 {
+    match bias {
+        Some(b) => u.iter_mut().zip(b).for_each(|(x, b)| *x = (*x + b) * s),
+        None if s != 1.0 => u.iter_mut().for_each(|x| *x *= s),
+        None => {}
+    }
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = u.chunks_exact(LANES);
+    for c in &mut chunks {
+        for i in 0..LANES {
+            if c[i] > acc[i] {
+                acc[i] = c[i];
+            }
+        }
+    }
+    let mut m = f32::NEG_INFINITY;
+    for &v in acc.iter().chain(chunks.remainder()) {
+        if v > m {
+            m = v;
+        }
+    }
+    m
+}
+
+/// `(Σ e, Σ e·(z − m))` with `e = exp(z − m)`.
+#[inline(always)]
+fn exp_sums_impl<const F: bool>(z: &[f32], m: f32) -> (f32, f32) {
+    let mut s = [0.0f32; LANES];
+    let mut t = [0.0f32; LANES];
+    let mut chunks = z.chunks_exact(LANES);
+    for c in &mut chunks {
+        for i in 0..LANES {
+            let d = c[i] - m;
+            let e = exp_f::<F>(d);
+            s[i] += e;
+            t[i] = madd::<F>(e, d, t[i]);
+        }
+    }
+    let (mut s1, mut t1) = (0.0f32, 0.0f32);
+    for &v in chunks.remainder() {
+        let d = v - m;
+        let e = exp_f::<F>(d);
+        s1 += e;
+        t1 = madd::<F>(e, d, t1);
+    }
+    (s.iter().sum::<f32>() + s1, t.iter().sum::<f32>() + t1)
+}
+
+/// In place `u ← −exp(z − lse)·(c0 + gh·z)·s` with `z = (u + b)·s` (the gradient of one
+/// row's log-prob and entropy with respect to its raw logits, target term excluded).
+#[inline(always)]
+fn grad_impl<const F: bool>(
+    u: &mut [f32],
+    bias: Option<&[f32]>,
+    s: f32,
+    lse: f32,
+    c0: f32,
+    gh: f32,
+) {
+    let f = |x: f32| {
+        let p = exp_f::<F>(x - lse);
+        -p * (c0 + gh * x) * s
+    };
+    match bias {
+        Some(b) => u.iter_mut().zip(b).for_each(|(x, b)| *x = f((*x + b) * s)),
+        None => u.iter_mut().for_each(|x| *x = f(*x * s)),
+    }
+}
+
+/// `out[j] = row · h[j·d .. (j+1)·d]` for `j < 4`, `row` of length `d`.
+#[inline(always)]
+fn dots4_impl<const F: bool>(row: &[f32], h: &[f32], d: usize, out: &mut [f32]) {
+    let (h0, h1, h2, h3) = (&h[..d], &h[d..2 * d], &h[2 * d..3 * d], &h[3 * d..4 * d]);
+    let mut a = [[0.0f32; LANES]; 4];
+    let chunks = d / LANES;
+    for c in 0..chunks {
+        let r = &row[c * LANES..c * LANES + LANES];
+        let x0 = &h0[c * LANES..c * LANES + LANES];
+        let x1 = &h1[c * LANES..c * LANES + LANES];
+        let x2 = &h2[c * LANES..c * LANES + LANES];
+        let x3 = &h3[c * LANES..c * LANES + LANES];
+        for i in 0..LANES {
+            a[0][i] = madd::<F>(r[i], x0[i], a[0][i]);
+            a[1][i] = madd::<F>(r[i], x1[i], a[1][i]);
+            a[2][i] = madd::<F>(r[i], x2[i], a[2][i]);
+            a[3][i] = madd::<F>(r[i], x3[i], a[3][i]);
+        }
+    }
+    let hs = [h0, h1, h2, h3];
+    for (j, o) in out.iter_mut().enumerate().take(4) {
+        let mut s: f32 = a[j].iter().sum();
+        for i in chunks * LANES..d {
+            s += row[i] * hs[j][i];
+        }
+        *o = s;
+    }
+}
+
+/// `row · h`, both of length `d`.
+#[inline(always)]
+fn dot_impl<const F: bool>(row: &[f32], h: &[f32], d: usize) -> f32 {
+    let mut a = [0.0f32; LANES];
+    let chunks = d / LANES;
+    for c in 0..chunks {
+        let r = &row[c * LANES..c * LANES + LANES];
+        let x = &h[c * LANES..c * LANES + LANES];
+        for i in 0..LANES {
+            a[i] = madd::<F>(r[i], x[i], a[i]);
+        }
+    }
+    let mut s: f32 = a.iter().sum();
+    for i in chunks * LANES..d {
+        s += row[i] * h[i];
+    }
+    s
+}
+
+/// Logits of `b` hidden rows (`h`, `[b, d]`) against a block of vocabulary rows `w` (row `v`
+/// at `w[v·rs .. v·rs + d]`), written vocabulary-major: `out[v·b + j] = w_v · h_j`.
+#[inline(always)]
+fn project_impl<const F: bool>(
+    w: &[f32],
+    rs: usize,
+    d: usize,
+    h: &[f32],
+    b: usize,
+    out: &mut [f32],
+) {
+    for (v, o) in out.chunks_exact_mut(b).enumerate() {
+        let row = &w[v * rs..v * rs + d];
+        let full = b / 4 * 4;
+        for g in (0..full).step_by(4) {
+            dots4_impl::<F>(row, &h[g * d..(g + 4) * d], d, &mut o[g..g + 4]);
+        }
+        for j in full..b {
+            o[j] = dot_impl::<F>(row, &h[j * d..(j + 1) * d], d);
+        }
+    }
+}
+
+/// The inverse CDF over one row: the first index `i` (among those with `z_i ≥ floor`) at
+/// which `Σ_{j ≤ i} exp(z_j − m)` exceeds `target`; `None` when rounding leaves the total
+/// at or below `target`.
+#[inline(always)]
+fn cdf_index_impl<const F: bool>(z: &[f32], m: f32, floor: f32, target: f32) -> Option<usize> {
+    let mut cum = 0.0f32;
+    let mut e = [0.0f32; LANES];
+    for (c, chunk) in z.chunks(LANES).enumerate() {
+        let mut block = 0.0f32;
+        for (i, &x) in chunk.iter().enumerate() {
+            e[i] = if x >= floor { exp_f::<F>(x - m) } else { 0.0 };
+            block += e[i];
+        }
+        if cum + block > target {
+            for (i, &ei) in e.iter().enumerate().take(chunk.len()) {
+                cum += ei;
+                if cum > target && ei > 0.0 {
+                    return Some(c * LANES + i);
+                }
+            }
+        }
+        cum += block;
+    }
+    None
+}
+
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $name:ident, $imp:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+                unsafe fn v4($($arg: $ty),*) -> $ret {
+                    $imp::<true>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v3($($arg: $ty),*) -> $ret {
+                    $imp::<true>($($arg),*)
+                }
+                if level() >= 4 {
+                    // SAFETY: the CPU reports AVX-512 F/BW/DQ/VL, AVX2 and FMA.
+                    return unsafe { v4($($arg),*) };
+                }
+                if level() == 3 {
+                    // SAFETY: the CPU reports AVX2 and FMA.
+                    return unsafe { v3($($arg),*) };
+                }
+            }
+            $imp::<false>($($arg),*)
+        }
+    };
+}
+
+dispatched!(
+    /// In place `u ← (u + b)·s`, then `max u` (one row of a block).
+    scale_max, scale_max_impl, (u: &mut [f32], bias: Option<&[f32]>, s: f32) -> f32
+);
+dispatched!(
+    /// `(Σ exp(z − m), Σ exp(z − m)·(z − m))` over one row of a block.
+    exp_sums, exp_sums_impl, (z: &[f32], m: f32) -> (f32, f32)
+);
+dispatched!(
+    /// In place: raw logits `u` of one row → `−exp(z − lse)·(c0 + gh·z)·s`, `z = (u + b)·s`.
+    grad_row, grad_impl, (u: &mut [f32], bias: Option<&[f32]>, s: f32, lse: f32, c0: f32, gh: f32) -> ()
+);
+
+dispatched!(
+    /// Small-batch output projection of one vocabulary block (see `project_impl`).
+    project, project_impl, (w: &[f32], rs: usize, d: usize, h: &[f32], b: usize, out: &mut [f32]) -> ()
+);
+
+dispatched!(
+    /// Inverse-CDF index of one row (see `cdf_index_impl`).
+    cdf_index, cdf_index_impl, (z: &[f32], m: f32, floor: f32, target: f32) -> Option<usize>
+);
+
+/// x86-64 micro-architecture level the kernels may use: 4 (AVX-512), 3 (AVX2 + FMA) or 0.
+#[cfg(target_arch = "x86_64")]
+fn level() -> u8 {
+    use std::sync::OnceLock;
+    static LEVEL: OnceLock<u8> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let v3 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        let v4 = v3
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl");
+        if v4 {
+            4
+        } else if v3 {
+            3
+        } else {
+            0
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_is_accurate_over_the_softmax_range() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let want = (x as f64).exp();
+            let got = exp(x) as f64;
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.001_3;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert!(exp(f32::NEG_INFINITY) < 2e-38);
+        assert_eq!(exp(0.0), 1.0);
+    }
+
+    #[test]
+    fn dispatched_kernels_match_scalar_loops() {
+        let n = 1000;
+        let z: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32) * 0.13 - 6.0)
+            .collect();
+        let b: Vec<f32> = (0..n).map(|i| (i % 7) as f32 * 0.1).collect();
+        let mut u = z.clone();
+        let m = scale_max(&mut u, Some(&b), 0.5);
+        let want: Vec<f32> = z.iter().zip(&b).map(|(x, b)| (x + b) * 0.5).collect();
+        assert_eq!(u, want);
+        assert_eq!(m, want.iter().cloned().fold(f32::NEG_INFINITY, f32::max));
+        let (s, t) = exp_sums(&u, m);
+        let ws: f64 = u.iter().map(|&x| ((x - m) as f64).exp()).sum();
+        let wt: f64 = u
+            .iter()
+            .map(|&x| ((x - m) as f64).exp() * (x - m) as f64)
+            .sum();
+        assert!((s as f64 - ws).abs() < 1e-5 * ws);
+        assert!((t as f64 - wt).abs() < 1e-5 * wt.abs());
+        let mut g = z.clone();
+        grad_row(&mut g, None, 2.0, 3.0, 0.25, -0.5);
+        for (g, x) in g.iter().zip(&z) {
+            let zz = x * 2.0;
+            let w = -((zz - 3.0) as f64).exp() * (0.25 - 0.5 * zz as f64) * 2.0;
+            assert!(
+                (*g as f64 - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{g} vs {w}"
+            );
+        }
+    }
+}
