@@ -2,6 +2,9 @@
 //!
 //! The sources of reward for RLHF that are not human labels:
 //!
+//! - [`constitution`]: [`Constitution`]s as data (TOML/JSON): principles phrased for
+//!   critique, revision and multiple-choice comparison; the harmlessness principles of
+//!   Constitutional AI built in;
 //! - [`grader`]: OpenAI-style reinforcement fine-tuning (RFT) graders — `string_check`,
 //!   `text_similarity` (fuzzy match, BLEU, GLEU, METEOR, ROUGE), `score_model`,
 //!   `label_model`, `multi` (a formula over sub-graders), a `program` grader in place of
@@ -55,10 +58,12 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod constitution;
 pub mod grader;
 mod reward;
 
 pub use backend::{BackendError, GenerateOptions, LocalModel, TextModel};
+pub use constitution::{Constitution, ConstitutionError, Principle};
 pub use grader::{
     BuildContext, ConfigError, Failure, GradeResult, Grader, GraderConfig, GraderSample, Item,
 };
