@@ -11,6 +11,10 @@
 //!   Constitutional AI (`p(A)` from the log-probs of `A`/`B`; both orders averaged; a
 //!   seeded principle per comparison or an ensemble), and the [`ScoreJudge`] of d-RLAIF, an
 //!   [`rlhf_core::Reward`] for PPO/GRPO;
+//! - [`critique`]: critique → revision (SL-CAI) with every round recorded, written as SFT
+//!   data;
+//! - [`feedback`]: AI-feedback datasets — two responses per prompt, judged, written as
+//!   soft-labelled pairs, with label statistics and agreement with human labels;
 //! - [`http`]: [`HttpModel`](http::HttpModel), a [`TextModel`] on any OpenAI-compatible
 //!   server (timeouts, retries, bounded concurrency, on-disk cache);
 //! - [`grader`]: OpenAI-style reinforcement fine-tuning (RFT) graders — `string_check`,
@@ -67,6 +71,8 @@
 
 pub mod backend;
 pub mod constitution;
+pub mod critique;
+pub mod feedback;
 pub mod grader;
 pub mod http;
 pub mod judge;
@@ -74,6 +80,8 @@ mod reward;
 
 pub use backend::{BackendError, GenerateOptions, LocalModel, TextModel};
 pub use constitution::{Constitution, ConstitutionError, Principle};
+pub use critique::{CritiqueConfig, RevisionRecord, critique_and_revise};
+pub use feedback::{AiFeedback, FeedbackReport, HumanAgreement, label_pairs};
 pub use grader::{
     BuildContext, ConfigError, Failure, GradeResult, Grader, GraderConfig, GraderSample, Item,
 };

@@ -15,6 +15,7 @@
 //! from `logprobs`/`top_logprobs`): an option the server did not report is `None`
 //! ([`crate::http::HttpModel`]).
 
+mod gemma_gguf;
 mod local;
 
 pub use local::LocalModel;

@@ -107,7 +107,7 @@ impl<M: TextModel> ScoreJudge<M> {
     }
 
     /// Rates each `(conversation, response)`.
-    pub fn score(&self, items: &[(Text, String)]) -> Result<Vec<ScoreOutcome>, JudgeError> {
+    pub fn rate(&self, items: &[(Text, String)]) -> Result<Vec<ScoreOutcome>, JudgeError> {
         let (min, max) = (self.config.min, self.config.max);
         let options = prompt::rating_options(min, max);
         let span = (max - min) as f64;
@@ -212,8 +212,9 @@ impl<M: TextModel> Reward for ScoreJudge<M> {
             .iter()
             .map(|s| (Text::Plain(s.prompt.clone()), s.completion.clone()))
             .collect();
-        let outcomes =
-            ScoreJudge::score(self, &items).map_err(|e| RewardError::failed(&self.name, e))?;
+        let outcomes = self
+            .rate(&items)
+            .map_err(|e| RewardError::failed(&self.name, e))?;
         let n = outcomes.len().max(1) as f64;
         let mut scores = Scores::new(outcomes.iter().map(|o| o.reward as f32).collect());
         scores.reasons = outcomes
