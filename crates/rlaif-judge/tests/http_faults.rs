@@ -557,3 +557,30 @@ fn bad_configurations_are_rejected() {
     .unwrap_err();
     assert!(e.to_string().contains("field `concurrency`"), "{e}");
 }
+
+#[test]
+fn options_after_a_space_token_are_asked_after_the_space() {
+    // A tokenizer that makes " 7" two tokens, " " and "7" (Gemma's): the first position only
+    // reports the space.
+    let server = serve(|_, seen| {
+        let prompt = seen.body["prompt"].as_str().unwrap();
+        let top = if prompt.ends_with("Rating: ") {
+            json!({"7": -0.1, "6": -2.5, "x": -3.0})
+        } else {
+            // "1" without its space is another text (`Rating:1`) and is not counted; " 6"
+            // as one token is.
+            json!({" ": -0.5, "\n": -2.0, "1": -3.0, " 6": -4.0})
+        };
+        ok(&json!({"choices": [{"text": " ", "logprobs": {"top_logprobs": [top]}}]}).to_string())
+    });
+    let model = HttpModel::new(config(&server)).unwrap();
+    let options: Vec<String> = (1..=9).map(|k| format!(" {k}")).collect();
+    let lp = model
+        .option_logprobs(&Text::Plain("Rating:".into()), &options)
+        .unwrap();
+    assert!((lp[6].unwrap() - (-0.6)).abs() < 1e-12);
+    let six = ((-3.0f64).exp() + (-4.0f64).exp()).ln();
+    assert!((lp[5].unwrap() - six).abs() < 1e-12);
+    assert_eq!(lp[0], None);
+    assert_eq!(server.requests(), 2);
+}

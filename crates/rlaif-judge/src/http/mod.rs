@@ -14,8 +14,11 @@
 //! tokens of the first generated position ([`HttpConfig::top_logprobs`]); an option is found
 //! when a reported token equals it up to surrounding whitespace (so only options that are one
 //! token of the server's tokenizer, such as `"A"`/`"B"` or single digits), and is `None`
-//! otherwise; a server that reports no log-probs gives `None` for every option, and the
-//! judges then parse a generated answer instead.
+//! otherwise. When all the options start with the same whitespace (the ratings `" 1"` …
+//! `" 9"`) and the server reports that whitespace as a token of its own (Gemma's tokenizer
+//! makes the space before a digit a separate token), a plain prompt is asked again with the
+//! whitespace appended: `p(" 7") = p(" 7" as one token) + p(" ") · p("7" | prompt + " ")`. A server that reports no log-probs gives
+//! `None` for every option, and the judges then parse a generated answer instead.
 //!
 //! Requests run on up to [`HttpConfig::concurrency`] threads at once (a batch of prompts is
 //! one request each), each with a timeout, retried with exponential backoff on connection
@@ -378,13 +381,61 @@ impl TextModel for HttpModel {
             let top = self.ask(endpoint, &body, |url, reply| {
                 reply::first_top_logprobs(url, reply, chat)
             })?;
-            Ok(match top {
-                Some(top) => reply::match_options(&top, options),
-                None => vec![None; options.len()],
-            })
+            let Some(top) = top else {
+                return Ok(vec![None; options.len()]);
+            };
+            // Options that start with the same whitespace (" 1" … " 9") in a tokenizer that
+            // makes the space a token of its own (Gemma's): the first position mostly
+            // reports the space, so ask again after it and add its log-prob; an option
+            // that is one token with its space (" 7" in other tokenizers) counts too.
+            if let Text::Plain(p) = &prompts[i]
+                && let Some(space) = shared_whitespace(options)
+                && let Some(&(_, l_space)) = top.iter().find(|(t, _)| *t == space)
+            {
+                body["prompt"] = json!(format!("{p}{space}"));
+                let next = self.ask(endpoint, &body, |url, reply| {
+                    reply::first_top_logprobs(url, reply, false)
+                })?;
+                let after_space = match next {
+                    Some(next) => reply::match_options(&next, options),
+                    None => vec![None; options.len()],
+                };
+                return Ok(options
+                    .iter()
+                    .zip(after_space)
+                    .map(|(o, l)| {
+                        let whole = top.iter().find(|(t, _)| t == o).map(|&(_, l)| l);
+                        log_add(whole, l.map(|l| l + l_space))
+                    })
+                    .collect());
+            }
+            Ok(reply::match_options(&top, options))
         })
         .map_err(|e| self.server_error(e))
     }
+}
+
+/// `log(eˣ + eʸ)` of the values present.
+fn log_add(x: Option<f64>, y: Option<f64>) -> Option<f64> {
+    match (x, y) {
+        (Some(x), Some(y)) => {
+            let m = x.max(y);
+            Some(m + ((x - m).exp() + (y - m).exp()).ln())
+        }
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// The leading whitespace every option starts with, when there is some.
+fn shared_whitespace(options: &[String]) -> Option<String> {
+    let first = options.first()?;
+    let lead: String = first.chars().take_while(|c| c.is_whitespace()).collect();
+    (!lead.is_empty()
+        && options
+            .iter()
+            .all(|o| o.starts_with(&lead) && o.len() > lead.len()))
+    .then_some(lead)
 }
 
 impl std::fmt::Debug for HttpModel {
