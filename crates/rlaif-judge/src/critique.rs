@@ -285,6 +285,19 @@ pub fn critique_and_revise<M: TextModel + ?Sized>(
     Ok(records)
 }
 
+/// The fraction of distinct words among the words of `text` (1 for no repetition, near 0
+/// for a degenerate loop such as `"a a a a"`); 0 for a text without words. Small models
+/// decoding their own critiques and revisions fall into such loops; filtering them out
+/// before SL-CAI keeps the fine-tune from learning them.
+pub fn distinct_word_ratio(text: &str) -> f64 {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return 0.0;
+    }
+    let distinct: std::collections::HashSet<&str> = words.iter().copied().collect();
+    distinct.len() as f64 / words.len() as f64
+}
+
 /// The SL-CAI supervised data: `(prompt, final revision)` of every record whose final
 /// response is not blank.
 pub fn sft_examples(records: &[RevisionRecord]) -> Vec<CompletionExample> {

@@ -6,7 +6,9 @@ mod common;
 
 use common::{FakeModel, plain};
 use pref_data::{Message, ReadOptions, Text, read_completions};
-use rlaif_judge::critique::{sft_examples, write_revision_log, write_sft_dataset};
+use rlaif_judge::critique::{
+    distinct_word_ratio, sft_examples, write_revision_log, write_sft_dataset,
+};
 use rlaif_judge::{Constitution, CritiqueConfig, critique_and_revise};
 
 /// Answers by what the prompt ends with: a response, a critique or a revision numbered by
@@ -137,4 +139,11 @@ fn final_revisions_are_written_as_sft_data() {
     )
     .unwrap();
     assert_eq!(first["rounds"][0]["critique"], "It could be kinder.");
+}
+
+#[test]
+fn degenerate_loops_have_a_low_distinct_word_ratio() {
+    assert_eq!(distinct_word_ratio(""), 0.0);
+    assert_eq!(distinct_word_ratio("I can help with that."), 1.0);
+    assert!(distinct_word_ratio("I’t a a a a a a a a a a a a a") < 0.2);
 }
