@@ -217,7 +217,6 @@ fn run(args: Args) -> Res<()> {
         top_p: 0.9,
         seed: args.seed,
         stop: vec!["\n\nHuman:".into(), "\nHuman:".into(), "\n\n".into()],
-        ..GenerateOptions::default()
     };
     let cai_cfg = CritiqueConfig {
         rounds: args.rounds,

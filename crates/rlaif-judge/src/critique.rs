@@ -313,7 +313,7 @@ pub fn sft_examples(records: &[RevisionRecord]) -> Vec<CompletionExample> {
 
 /// A completion in the prompt's form: plain text (with a leading space after an HH
 /// `Assistant:`), or one assistant message.
-fn completion_like(prompt: &Text, text: &str) -> Text {
+pub(crate) fn completion_like(prompt: &Text, text: &str) -> Text {
     match prompt {
         Text::Plain(_) => Text::Plain(format!(" {}", text.trim())),
         Text::Chat(_) => Text::Chat(vec![Message::new("assistant", text.trim())]),

@@ -22,6 +22,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, GenerateOptions, TextModel};
+use crate::critique::completion_like;
 use crate::judge::{Comparison, JudgeError, Judgement, PairwiseJudge};
 
 /// Two responses to one prompt.
@@ -196,15 +197,6 @@ pub fn label_pairs<J: PairwiseJudge + ?Sized>(
         judgements,
         report,
     })
-}
-
-/// A response in the prompt's form: plain text (with a leading space, as after an HH
-/// `Assistant:`), or one assistant message.
-fn completion_like(prompt: &Text, text: &str) -> Text {
-    match prompt {
-        Text::Plain(_) => Text::Plain(format!(" {}", text.trim())),
-        Text::Chat(_) => Text::Chat(vec![pref_data::Message::new("assistant", text.trim())]),
-    }
 }
 
 /// Writes the soft-labelled pairs in `pref-data`'s soft-pair format; returns the number

@@ -150,7 +150,7 @@ fn completion(text: &str) -> String {
 
 fn server_error(e: BackendError) -> HttpError {
     match e {
-        BackendError::Server { source, .. } => source,
+        BackendError::Server { source, .. } => *source,
         other => panic!("not a server error: {other}"),
     }
 }

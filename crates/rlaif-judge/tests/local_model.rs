@@ -193,3 +193,21 @@ sampling_params = { max_completions_tokens = 4 }
         r.reason
     );
 }
+
+#[test]
+fn a_chat_judge_prompt_is_rendered_with_the_models_chat_template() {
+    use pref_data::{ChatTemplate, JinjaTemplate};
+    let (m, _) = setup();
+    let source = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+    let template = JinjaTemplate::new(source, [("bos_token", "<|bos|>")], "<test>").unwrap();
+    let m = m.with_template(ChatTemplate::Jinja(std::sync::Arc::new(template)));
+    let chat = Text::Chat(vec![Message::new("user", "is it 3?")]);
+    let options = vec![" yes".to_string(), " no".to_string()];
+    let via_template = m.option_logprobs(&chat, &options).unwrap();
+    let by_hand = m
+        .option_logprobs(&Text::Plain("user: is it 3?\nassistant:".into()), &options)
+        .unwrap();
+    for (a, b) in via_template.iter().zip(&by_hand) {
+        assert!((a.unwrap() - b.unwrap()).abs() < 1e-6, "{a:?} vs {b:?}");
+    }
+}

@@ -80,7 +80,7 @@ pub enum BackendError {
         model: String,
         /// What went wrong with the request or the reply.
         #[source]
-        source: crate::http::HttpError,
+        source: Box<crate::http::HttpError>,
     },
     /// The model does not offer this operation (e.g. a server without log-probs).
     #[error("model `{model}` does not support {what}")]

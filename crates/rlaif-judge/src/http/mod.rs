@@ -220,7 +220,7 @@ impl HttpModel {
     fn server_error(&self, source: HttpError) -> BackendError {
         BackendError::Server {
             model: self.config.model.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 

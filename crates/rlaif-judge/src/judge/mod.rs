@@ -1,4 +1,4 @@
-//! AI judges: a model, steered by a [`Constitution`](crate::Constitution), compares two
+//! AI judges: a model, steered by a [`Constitution`], compares two
 //! responses ([`PairwiseJudge`], [`MultipleChoiceJudge`]) or rates one ([`ScoreJudge`], an
 //! [`rlhf_core::Reward`]).
 //!
