@@ -43,10 +43,10 @@ use rlaif_judge::critique::{
     distinct_word_ratio, sft_examples, write_revision_log, write_sft_dataset,
 };
 use rlaif_judge::feedback::{
-    ResponsePair, human_agreement, sample_response_pairs, text_content, win_rate, write_soft_pairs,
+    human_agreement, sample_duels, sample_response_pairs, text_content, win_rate, write_soft_pairs,
 };
 use rlaif_judge::http::{HttpConfig, HttpModel};
-use rlaif_judge::judge::{ScoreConfig, ScoreJudge};
+use rlaif_judge::judge::{ScoreConfig, ScoreJudge, ScoreOutcome};
 use rlaif_judge::{
     Constitution, CritiqueConfig, GenerateOptions, JudgeConfig, LocalModel, MultipleChoiceJudge,
     TextModel, critique_and_revise, label_pairs,
@@ -377,30 +377,11 @@ fn run(args: Args) -> Res<()> {
     // 7. The judges on the same samples: d-RLAIF rating, and PPO's win rate over SL-CAI.
     let t = Instant::now();
     let rater = ScoreJudge::new(judge_model.clone(), ScoreConfig::default())?;
-    let items = |e: &PolicyEval| -> Vec<(Text, String)> {
-        e.samples
-            .iter()
-            .map(|(s, _)| (Text::Plain(s.prompt.clone()), s.completion.clone()))
-            .collect()
-    };
-    let mean = |v: &[rlaif_judge::judge::ScoreOutcome]| {
-        v.iter().map(|o| o.expected).sum::<f64>() / v.len().max(1) as f64
-    };
-    let (rating0, rating1) = (
-        mean(&rater.rate(&items(&before))?),
-        mean(&rater.rate(&items(&after))?),
-    );
-    let duels: Vec<ResponsePair> = before
-        .samples
-        .iter()
-        .zip(&after.samples)
-        .map(|((b, _), (a, _))| ResponsePair {
-            prompt: Text::Plain(b.prompt.clone()),
-            a: a.completion.trim().to_string(),
-            b: b.completion.trim().to_string(),
-        })
-        .collect();
-    let wins = win_rate(&judge, &duels, 16)?;
+    let samples = |e: &PolicyEval| e.samples.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>();
+    let (old, new) = (samples(&before), samples(&after));
+    let rating0 = ScoreOutcome::mean_rating(&rater.rate_samples(&old)?);
+    let rating1 = ScoreOutcome::mean_rating(&rater.rate_samples(&new)?);
+    let wins = win_rate(&judge, &sample_duels(&new, &old), 16)?;
     timings.push(("judge evaluation", secs(t)));
 
     let total = secs(t0);

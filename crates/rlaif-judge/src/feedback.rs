@@ -19,6 +19,7 @@ use std::path::Path;
 use pref_data::{DataError, PreferencePair, Text};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use rlhf_core::Sample;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, GenerateOptions, TextModel};
@@ -344,6 +345,20 @@ impl fmt::Display for WinRate {
             self.mean_p_a
         )
     }
+}
+
+/// Pairs of rollout samples of the same prompts, `a` from `new` and `b` from `old` (matched
+/// by position: both sampled from the same prompts in the same order, as two
+/// `evaluate_policy` runs on the same prompts are), for [`win_rate`].
+pub fn sample_duels(new: &[Sample], old: &[Sample]) -> Vec<ResponsePair> {
+    new.iter()
+        .zip(old)
+        .map(|(n, o)| ResponsePair {
+            prompt: Text::Plain(o.prompt.clone()),
+            a: n.completion.trim().to_string(),
+            b: o.completion.trim().to_string(),
+        })
+        .collect()
 }
 
 /// The judge's [`WinRate`] of each pair's `a` over its `b`.

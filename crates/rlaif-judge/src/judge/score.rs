@@ -2,7 +2,7 @@
 //! RLAIF, "d-RLAIF", Lee et al. 2023, §2.3).
 
 use pref_data::Text;
-use rlhf_core::{Reward, RewardError, RewardInput, Scores};
+use rlhf_core::{Reward, RewardError, RewardInput, Sample, Scores};
 use serde::{Deserialize, Serialize};
 
 use super::JudgeError;
@@ -174,6 +174,23 @@ impl<M: TextModel> ScoreJudge<M> {
         }
         Ok(out)
     }
+
+    /// Rates rollout samples: each sample's completion as the response to its prompt (the
+    /// prompt as the policy saw it, read as a plain HH-style conversation).
+    pub fn rate_samples(&self, samples: &[Sample]) -> Result<Vec<ScoreOutcome>, JudgeError> {
+        let items: Vec<(Text, String)> = samples
+            .iter()
+            .map(|s| (Text::Plain(s.prompt.clone()), s.completion.clone()))
+            .collect();
+        self.rate(&items)
+    }
+}
+
+impl ScoreOutcome {
+    /// The mean expected rating of `outcomes` (0 when there is none).
+    pub fn mean_rating(outcomes: &[ScoreOutcome]) -> f64 {
+        outcomes.iter().map(|o| o.expected).sum::<f64>() / outcomes.len().max(1) as f64
+    }
 }
 
 /// `Σ_k (min + k) · p_k` with `p` the softmax of the reported log-probs (unreported
@@ -207,15 +224,9 @@ impl<M: TextModel> Reward for ScoreJudge<M> {
     /// `[−1, 1]`; reasons give the expected rating; metrics `judge/rating` (mean expected
     /// rating), `judge/parsed` and `judge/undecided` (counts).
     fn score(&mut self, input: &RewardInput<'_>) -> Result<Scores, RewardError> {
-        let items: Vec<(Text, String)> = input
-            .samples
-            .iter()
-            .map(|s| (Text::Plain(s.prompt.clone()), s.completion.clone()))
-            .collect();
         let outcomes = self
-            .rate(&items)
+            .rate_samples(input.samples)
             .map_err(|e| RewardError::failed(&self.name, e))?;
-        let n = outcomes.len().max(1) as f64;
         let mut scores = Scores::new(outcomes.iter().map(|o| o.reward as f32).collect());
         scores.reasons = outcomes
             .iter()
@@ -234,10 +245,7 @@ impl<M: TextModel> Reward for ScoreJudge<M> {
             })
             .collect();
         scores.metrics = vec![
-            (
-                "judge/rating".into(),
-                outcomes.iter().map(|o| o.expected).sum::<f64>() / n,
-            ),
+            ("judge/rating".into(), ScoreOutcome::mean_rating(&outcomes)),
             (
                 "judge/parsed".into(),
                 outcomes.iter().filter(|o| o.parsed).count() as f64,
