@@ -18,11 +18,8 @@ use std::time::Instant;
 
 use burn::module::Module;
 use clap::Parser;
-use kl_control::{AdaptiveKlConfig, KlController, KlControllerConfig};
-use policy_opt::online::{
-    ActorCritic, Algorithm, OnlineConfig, OnlineInputs, PolicyEval, PpoConfig, evaluate_policy,
-    train_online,
-};
+use kl_control::KlController;
+use policy_opt::online::{ActorCritic, OnlineInputs, PolicyEval, evaluate_policy, train_online};
 use policy_opt::rollout::RolloutConfig;
 use reward_model::{Granularity, ModelReward, NormalizedRewardModel};
 use reward_model::{RewardComponent, RewardEnsemble, ScalarRewardModel};
@@ -169,21 +166,14 @@ fn run(args: Args) -> Res<()> {
     };
     let before = eval(&reference, reward.as_mut())?;
 
-    let kl = AdaptiveKlConfig::new(args.beta, args.kl_target, 400);
-    let config = OnlineConfig {
-        algorithm: Algorithm::Ppo(PpoConfig {
-            kl: KlControllerConfig::Adaptive(kl),
-            ..PpoConfig::default()
-        }),
-        rollout: rollout.clone(),
-        iterations: args.iterations,
-        minibatches: 2,
-        lr: args.lr,
-        warmup_ratio: 0.05,
-        save_every: 10,
-        seed: args.seed,
-        ..OnlineConfig::default()
-    };
+    let config = hh_rl::ppo_config(
+        &rollout,
+        args.iterations,
+        args.beta,
+        args.kl_target,
+        args.lr,
+        args.seed,
+    );
     let model = ActorCritic::with_critic(sft, ScalarRewardModel::load(&rm_dir, &ad)?);
     let inputs = OnlineInputs {
         reference: Some(&reference),

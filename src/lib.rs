@@ -11,7 +11,8 @@
 //! - [`kl_control`]: KL estimators, masked reductions, β controllers, KL reward shaping.
 //! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
 //! - [`reward_model`]: reward models from preferences (losses, training, evaluation).
-//! - [`rlaif_judge`]: graders (OpenAI RFT's) and AI feedback as rewards.
+//! - [`rlaif_judge`]: AI feedback (constitutions, AI judges local and over HTTP, critique →
+//!   revision, AI-feedback datasets) and graders as rewards.
 //!
 //! ```
 //! use rlhf::lm::{CausalLm, Transformer, TransformerConfig};

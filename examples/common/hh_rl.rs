@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
+use kl_control::{AdaptiveKlConfig, KlControllerConfig};
 use lm::tokenizer::Tokenizer;
-use policy_opt::online::PolicyEval;
-use policy_opt::rollout::{RolloutPrompt, rollout_prompts};
+use policy_opt::online::{Algorithm, OnlineConfig, PolicyEval, PpoConfig};
+use policy_opt::rollout::{RolloutConfig, RolloutPrompt, rollout_prompts};
 use pref_data::{ChatTemplate, HhPair, PromptExample, Text, TokenizeConfig};
 
 /// The first `n` distinct prompts of `pairs`, tokenised for rollouts (BOS, the last
@@ -31,6 +32,79 @@ pub fn hh_prompts(
         ..TokenizeConfig::default()
     };
     Ok(rollout_prompts(&examples, tokenizer, &ChatTemplate::Plain, &cfg)?.0)
+}
+
+/// Up to `n` distinct prompts of `pairs` (in order, skipping those in `skip`) whose
+/// tokens number at most `max_tokens`: short red-team prompts for SL-CAI and AI feedback.
+pub fn short_prompts(
+    pairs: &[HhPair],
+    n: usize,
+    tokenizer: &Tokenizer,
+    max_tokens: usize,
+    skip: &HashSet<String>,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for p in pairs {
+        if out.len() == n {
+            break;
+        }
+        if skip.contains(&p.prompt) || !seen.insert(p.prompt.clone()) {
+            continue;
+        }
+        if tokenizer.encode(&p.prompt, false, false)?.len() <= max_tokens {
+            out.push(p.prompt.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// `texts` tokenised for rollouts (BOS, the last `max_prompt_len` tokens kept).
+pub fn rollout_prompts_of(
+    texts: &[String],
+    tokenizer: &Tokenizer,
+    max_prompt_len: usize,
+) -> Result<Vec<RolloutPrompt>, Box<dyn std::error::Error>> {
+    let examples: Vec<PromptExample> = texts
+        .iter()
+        .map(|t| PromptExample {
+            prompt: Text::Plain(t.clone()),
+            reference: None,
+        })
+        .collect();
+    let cfg = TokenizeConfig {
+        max_prompt_len,
+        ..TokenizeConfig::default()
+    };
+    Ok(rollout_prompts(&examples, tokenizer, &ChatTemplate::Plain, &cfg)?.0)
+}
+
+/// The examples' PPO recipe: adaptive KL controller (Ziegler et al. 2019) from `beta`
+/// toward `kl_target` nats per completion (horizon 400), 2 minibatches, 5 % warmup, a
+/// checkpoint every 10 iterations.
+pub fn ppo_config(
+    rollout: &RolloutConfig,
+    iterations: usize,
+    beta: f64,
+    kl_target: f64,
+    lr: f64,
+    seed: u64,
+) -> OnlineConfig {
+    let kl = AdaptiveKlConfig::new(beta, kl_target, 400);
+    OnlineConfig {
+        algorithm: Algorithm::Ppo(PpoConfig {
+            kl: KlControllerConfig::Adaptive(kl),
+            ..PpoConfig::default()
+        }),
+        rollout: rollout.clone(),
+        iterations,
+        minibatches: 2,
+        lr,
+        warmup_ratio: 0.05,
+        save_every: 10,
+        seed,
+        ..OnlineConfig::default()
+    }
 }
 
 /// The figures of an evaluation, without its samples.

@@ -101,19 +101,48 @@ pub fn train_hh_rm(
     out: &Path,
     device: &Device,
 ) -> Res<RmOutcome> {
+    let to_pairs =
+        |v: &[HhPair]| -> Vec<PreferencePair> { v.iter().cloned().map(Into::into).collect() };
+    let loss = PairwiseLossConfig {
+        kind: PairwiseLossKind::BradleyTerry,
+        use_margin: true,
+        center_rewards_coefficient: s.center,
+    };
+    train_pairs_rm(
+        s,
+        &loss,
+        backbone,
+        tokenizer,
+        &to_pairs(train_pairs),
+        &to_pairs(valid_pairs),
+        out,
+        device,
+    )
+}
+
+/// [`train_hh_rm`] on any preference pairs with any pairwise loss (e.g. soft labels from AI
+/// feedback with [`PairwiseLossKind::SoftLabel`]); `valid` may hold other pairs (e.g. the
+/// human-labelled ones the AI labels are checked against).
+#[allow(clippy::too_many_arguments)]
+pub fn train_pairs_rm(
+    s: &RmSettings,
+    loss: &PairwiseLossConfig,
+    backbone: Transformer,
+    tokenizer: &Tokenizer,
+    train_pairs: &[PreferencePair],
+    valid_pairs: &[PreferencePair],
+    out: &Path,
+    device: &Device,
+) -> Res<RmOutcome> {
     let tcfg = TokenizeConfig {
         max_prompt_len: s.max_prompt_len,
         max_completion_len: s.max_completion_len,
         add_bos: true,
         add_eos: true,
     };
-    let to_pairs =
-        |v: &[HhPair]| -> Vec<PreferencePair> { v.iter().cloned().map(Into::into).collect() };
     let template = ChatTemplate::Plain;
-    let (train_tok, train_report) =
-        tokenize_pairs(&to_pairs(train_pairs), tokenizer, &template, &tcfg)?;
-    let (valid_tok, valid_report) =
-        tokenize_pairs(&to_pairs(valid_pairs), tokenizer, &template, &tcfg)?;
+    let (train_tok, train_report) = tokenize_pairs(train_pairs, tokenizer, &template, &tcfg)?;
+    let (valid_tok, valid_report) = tokenize_pairs(valid_pairs, tokenizer, &template, &tcfg)?;
     let bcfg = BatchConfig {
         batch_size: s.batch,
         padding_side: PaddingSide::Right,
@@ -127,11 +156,7 @@ pub fn train_hh_rm(
     let ad = device.clone().autodiff();
     let model = ScalarRewardModel::new(backbone, s.seed, &ad).freeze_lower(s.freeze_layers)?;
     let before = evaluate_scores(&score_pairs(&model.valid(), &valid_data, device), s.bins)?;
-    let method = PairwiseRm::new(&PairwiseLossConfig {
-        kind: PairwiseLossKind::BradleyTerry,
-        use_margin: true,
-        center_rewards_coefficient: s.center,
-    })?;
+    let method = PairwiseRm::new(loss)?;
     let trainer = TrainerConfig {
         total_steps: s.steps,
         grad_accum: s.grad_accum,

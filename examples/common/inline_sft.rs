@@ -94,14 +94,6 @@ pub fn train_inline_sft(
         t.save(&tok_path)?;
         t
     };
-    let data_cfg = SftDataConfig {
-        max_len: cfg.max_len,
-        completion_only_loss: true,
-        batch_size: cfg.batch,
-        seed: cfg.seed,
-    };
-    let (seqs, report) = tokenize_examples(&examples, &tokenizer, &data_cfg)?;
-    let data = SftBatches::new(seqs, tokenizer.pad_id(), &data_cfg);
     let config = TransformerConfig::llama(
         tokenizer.vocab_size(),
         cfg.d_model,
@@ -112,6 +104,38 @@ pub fn train_inline_sft(
     )
     .with_max_seq_len(cfg.max_len.max(512));
     let model = Transformer::new(&config, cfg.seed, &device.clone().autodiff())?;
+    let (model, report) = finetune_sft(cfg, model, &tokenizer, &examples, dir, device)?;
+    let model_dir = dir.join("model");
+    save_model(&model.valid(), &model_dir)?;
+    tokenizer.save(model_dir.join("tokenizer.json"))?;
+    Ok(InlineSftOutput {
+        model,
+        tokenizer,
+        model_dir,
+        report,
+    })
+}
+
+/// SFT of `model` (on the autodiff device) on `examples` with `cfg`'s data and schedule
+/// (`max_len`, `batch`, `steps`, `lr`, `warmup`, `save_every`, `seed`), checkpointed in
+/// `dir` (an interrupted run resumes). Returns the trained model and the tokenisation
+/// report. `device` is the inner (non-autodiff) device.
+pub fn finetune_sft(
+    cfg: &InlineSft,
+    model: Transformer,
+    tokenizer: &Tokenizer,
+    examples: &[SftExample],
+    dir: &Path,
+    device: &Device,
+) -> Result<(Transformer, SftDataReport), Box<dyn std::error::Error>> {
+    let data_cfg = SftDataConfig {
+        max_len: cfg.max_len,
+        completion_only_loss: true,
+        batch_size: cfg.batch,
+        seed: cfg.seed,
+    };
+    let (seqs, report) = tokenize_examples(examples, tokenizer, &data_cfg)?;
+    let data = SftBatches::new(seqs, tokenizer.pad_id(), &data_cfg);
     let trainer = TrainerConfig {
         total_steps: cfg.steps,
         schedule: LrSchedule::cosine(cfg.lr, cfg.warmup, cfg.steps, 0.1),
@@ -130,15 +154,7 @@ pub fn train_inline_sft(
         dir,
         device,
     )?;
-    let model_dir = dir.join("model");
-    save_model(&out.model.valid(), &model_dir)?;
-    tokenizer.save(model_dir.join("tokenizer.json"))?;
-    Ok(InlineSftOutput {
-        model: out.model,
-        tokenizer,
-        model_dir,
-        report,
-    })
+    Ok((out.model, report))
 }
 
 /// The first complete SFT folder of `candidates` (weights, config and tokenizer), loaded on

@@ -5,8 +5,8 @@
 //! - [`jsonl`]: streaming JSON Lines reader (plain or gzip) with line numbers, and an
 //!   atomic writer;
 //! - [`formats`]: every preference format (TRL pairwise with implicit prompt, soft
-//!   pairs, unpaired, prompt-only, ranked, HH, OpenAI RFT), read one record at a time with
-//!   validation (strict, or lenient with a [`Report`] of what was skipped) and written
+//!   pairs, unpaired, prompt-completion (SFT), prompt-only, ranked, HH, OpenAI RFT), read
+//!   one record at a time with validation (strict, or lenient with a [`Report`] of what was skipped) and written
 //!   back so that records round-trip;
 //! - [`template`]: chat templates: a built-in plain one and Hugging Face Jinja templates
 //!   from a `tokenizer_config.json` (rendered with minijinja as `transformers` renders
@@ -55,10 +55,10 @@ pub use batch::{
 };
 pub use error::{Attempt, DataError};
 pub use formats::{
-    Format, FormatReader, Hh, Pairwise, PromptOnly, Ranked, ReadOptions, Reason, Report, Rft,
-    SoftPairwise, Unpaired, read_pairs, read_prompts, read_ranked, read_rft, read_soft_pairs,
-    read_unpaired, split_rft, write_hh, write_pairs, write_prompts, write_ranked, write_rft,
-    write_soft_pairs, write_unpaired,
+    Format, FormatReader, Hh, Pairwise, PromptCompletion, PromptOnly, Ranked, ReadOptions, Reason,
+    Report, Rft, SoftPairwise, Unpaired, read_completions, read_pairs, read_prompts, read_ranked,
+    read_rft, read_soft_pairs, read_unpaired, split_rft, write_completions, write_hh, write_pairs,
+    write_prompts, write_ranked, write_rft, write_soft_pairs, write_unpaired,
 };
 pub use hh::{
     Field, HhPair, HhProblem, Mode, Role, SkipExample, SkipReason, SkipReport, TurnsError, read_hh,
@@ -68,7 +68,8 @@ pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use labelling::LabellingError;
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use record::{
-    Message, PreferencePair, PromptExample, RankedExample, RftExample, Text, UnpairedExample,
+    CompletionExample, Message, PreferencePair, PromptExample, RankedExample, RftExample, Text,
+    UnpairedExample,
 };
 pub use source::BatchSource;
 pub use split::{SplitFractions, Splits, split_by_prompt};

@@ -102,6 +102,16 @@ pub struct UnpairedExample {
     pub label: bool,
 }
 
+/// A supervised example: `completion` is the text to learn after `prompt` (TRL's
+/// prompt-completion SFT form).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionExample {
+    /// Context.
+    pub prompt: Text,
+    /// The target continuation.
+    pub completion: Text,
+}
+
 /// A prompt for on-policy methods (PPO, GRPO, RFT), with an optional reference answer for
 /// graders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,22 @@
 //! # rlaif-judge — feedback from graders and models instead of people
 //!
-//! The sources of reward for RLHF that are not human labels:
+//! The sources of reward for RLHF that are not human labels: AI feedback steered by a
+//! constitution (RLAIF: Bai et al. 2022, "Constitutional AI"; Lee et al. 2023, "RLAIF"),
+//! and graders.
 //!
+//! - [`constitution`]: [`Constitution`]s as data (TOML/JSON): principles phrased for
+//!   critique, revision and multiple-choice comparison; the harmlessness principles of
+//!   Constitutional AI built in;
+//! - [`judge`]: the [`PairwiseJudge`] trait and the [`MultipleChoiceJudge`] of
+//!   Constitutional AI (`p(A)` from the log-probs of `A`/`B`; both orders averaged; a
+//!   seeded principle per comparison or an ensemble), and the [`ScoreJudge`] of d-RLAIF, an
+//!   [`rlhf_core::Reward`] for PPO/GRPO;
+//! - [`critique`]: critique → revision (SL-CAI) with every round recorded, written as SFT
+//!   data;
+//! - [`feedback`]: AI-feedback datasets — two responses per prompt, judged, written as
+//!   soft-labelled pairs, with label statistics and agreement with human labels;
+//! - [`http`]: [`HttpModel`](http::HttpModel), a [`TextModel`] on any OpenAI-compatible
+//!   server (timeouts, retries, bounded concurrency, on-disk cache);
 //! - [`grader`]: OpenAI-style reinforcement fine-tuning (RFT) graders — `string_check`,
 //!   `text_similarity` (fuzzy match, BLEU, GLEU, METEOR, ROUGE), `score_model`,
 //!   `label_model`, `multi` (a formula over sub-graders), a `program` grader in place of
@@ -55,11 +70,22 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod constitution;
+pub mod critique;
+pub mod feedback;
 pub mod grader;
+pub mod http;
+pub mod judge;
 mod reward;
 
 pub use backend::{BackendError, GenerateOptions, LocalModel, TextModel};
+pub use constitution::{Constitution, ConstitutionError, Principle};
+pub use critique::{CritiqueConfig, RevisionRecord, critique_and_revise};
+pub use feedback::{AiFeedback, FeedbackReport, HumanAgreement, label_pairs};
 pub use grader::{
     BuildContext, ConfigError, Failure, GradeResult, Grader, GraderConfig, GraderSample, Item,
+};
+pub use judge::{
+    Comparison, JudgeConfig, JudgeError, Judgement, MultipleChoiceJudge, PairwiseJudge, ScoreJudge,
 };
 pub use reward::GraderReward;

@@ -76,37 +76,88 @@ fn generation_is_deterministic_and_respects_options() {
     );
 }
 
+/// The log-prob of `option` after `prompt` from one unpadded forward pass.
+fn direct(m: &LocalModel<Transformer>, device: &Device, prompt: &str, option: &str) -> f64 {
+    let tok = m.tokenizer();
+    let p = tok.encode(prompt, false, false).unwrap();
+    let oi = tok.encode(option, false, false).unwrap();
+    let ids: Vec<i64> = p.iter().chain(&oi).map(|&v| v as i64).collect();
+    let n = ids.len();
+    let t = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), device);
+    let mask = Tensor::<2, Int>::ones([1, n], device);
+    let per: Vec<f32> = m
+        .model()
+        .token_logprobs(t, mask)
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    per[p.len() - 1..].iter().map(|&v| v as f64).sum()
+}
+
 #[test]
 fn option_logprobs_equal_a_direct_forward_pass() {
     let (m, device) = setup();
-    let prompt = Text::Plain("user: is it right?\nassistant:".into());
-    let options = vec![" yes".to_string(), " no".to_string(), " A B".to_string()];
-    let lps = m.option_logprobs(&prompt, &options).unwrap();
-    assert_eq!(lps.len(), 3);
-    for (o, lp) in options.iter().zip(&lps) {
-        let lp = lp.expect("scored");
-        assert!(lp < 0.0 && lp.is_finite());
-        // Recompute alone, without padding: sum of the option tokens' log-probs.
-        let tok = m.tokenizer();
-        let p = tok
-            .encode("user: is it right?\nassistant:", false, false)
-            .unwrap();
-        let oi = tok.encode(o, false, false).unwrap();
-        let ids: Vec<i64> = p.iter().chain(&oi).map(|&v| v as i64).collect();
-        let n = ids.len();
-        let t = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), &device);
-        let mask = Tensor::<2, Int>::ones([1, n], &device);
-        let per: Vec<f32> = m
-            .model()
-            .token_logprobs(t, mask)
-            .into_data()
-            .iter::<f32>()
-            .collect();
-        let want: f64 = per[p.len() - 1..].iter().map(|&v| v as f64).sum();
-        assert!((lp - want).abs() < 1e-4, "{o:?}: {lp} vs {want}");
+    let text = "user: is it right?\nassistant:";
+    let prompt = Text::Plain(text.into());
+    let tok = m.tokenizer();
+    let single = |o: &str| tok.encode(o, false, false).unwrap().len() == 1;
+    // One token each (one forward per prompt); different lengths (one row per option);
+    // the same first tokens and a different last one (one forward per prompt, the shared
+    // tokens scored on the way).
+    let sets: Vec<Vec<String>> = vec![
+        vec![" yes".into(), " no".into()],
+        vec![" yes".into(), " no".into(), " A B".into()],
+        vec![" A B".into(), " A yes".into()],
+    ];
+    assert!(
+        single(" yes") && single(" no"),
+        "the first set takes the one-token path"
+    );
+    for options in &sets {
+        let lps = m.option_logprobs(&prompt, options).unwrap();
+        assert_eq!(lps.len(), options.len());
+        for (o, lp) in options.iter().zip(&lps) {
+            let lp = lp.expect("scored");
+            assert!(lp < 0.0 && lp.is_finite());
+            let want = direct(&m, &device, text, o);
+            assert!((lp - want).abs() < 1e-4, "{o:?}: {lp} vs {want}");
+        }
     }
     // Probabilities of single-token alternatives from one distribution sum to at most 1.
+    let lps = m.option_logprobs(&prompt, &sets[0]).unwrap();
     assert!(lps[0].unwrap().exp() + lps[1].unwrap().exp() <= 1.0 + 1e-5);
+}
+
+#[test]
+fn batched_option_logprobs_equal_one_prompt_at_a_time() {
+    let (m, _) = setup();
+    let m = m.with_batch_rows(2);
+    let prompts: Vec<Text> = [
+        "user: hi\nassistant:",
+        "user: what is 3 plus 4 and then 5?\nassistant: it is",
+        "user: a\nassistant:",
+    ]
+    .iter()
+    .map(|s| Text::Plain(s.to_string()))
+    .collect();
+    for options in [
+        vec![" yes".to_string(), " no".to_string()],
+        vec![" yes".to_string(), " A B".to_string()],
+    ] {
+        let batch = m.option_logprobs_batch(&prompts, &options).unwrap();
+        assert_eq!(batch.len(), 3);
+        for (p, row) in prompts.iter().zip(&batch) {
+            let alone = m.option_logprobs(p, &options).unwrap();
+            for (x, y) in row.iter().zip(&alone) {
+                assert!((x.unwrap() - y.unwrap()).abs() < 1e-4, "{x:?} vs {y:?}");
+            }
+        }
+    }
+    assert!(
+        m.option_logprobs_batch(&[], &["x".into()])
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -141,4 +192,22 @@ sampling_params = { max_completions_tokens = 4 }
         "{}",
         r.reason
     );
+}
+
+#[test]
+fn a_chat_judge_prompt_is_rendered_with_the_models_chat_template() {
+    use pref_data::{ChatTemplate, JinjaTemplate};
+    let (m, _) = setup();
+    let source = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+    let template = JinjaTemplate::new(source, [("bos_token", "<|bos|>")], "<test>").unwrap();
+    let m = m.with_template(ChatTemplate::Jinja(std::sync::Arc::new(template)));
+    let chat = Text::Chat(vec![Message::new("user", "is it 3?")]);
+    let options = vec![" yes".to_string(), " no".to_string()];
+    let via_template = m.option_logprobs(&chat, &options).unwrap();
+    let by_hand = m
+        .option_logprobs(&Text::Plain("user: is it 3?\nassistant:".into()), &options)
+        .unwrap();
+    for (a, b) in via_template.iter().zip(&by_hand) {
+        assert!((a.unwrap() - b.unwrap()).abs() < 1e-6, "{a:?} vs {b:?}");
+    }
 }

@@ -11,6 +11,7 @@
 //! | [`Pairwise`] | [`PreferencePair`] | `prompt` (optional: implicit prompt), `chosen`, `rejected`, `margin` (optional, ≥ 0) |
 //! | [`SoftPairwise`] | [`PreferencePair`] | `prompt`, `a`, `b`, `p_a` (in `[0, 1]`), `margin` (optional) |
 //! | [`Unpaired`] | [`UnpairedExample`] | `prompt`, `completion`, `label` (boolean) |
+//! | [`PromptCompletion`] | [`CompletionExample`] | `prompt`, `completion` (SFT) |
 //! | [`PromptOnly`] | [`PromptExample`] | `prompt`, `reference` (optional; aliases `answer`, `solution`, `ground_truth`) |
 //! | [`Ranked`] | [`RankedExample`] | `prompt`, `completions` (K ≥ 2, best first), `scores` (optional, one per completion) |
 //! | [`Hh`] | [`HhPair`] | Anthropic HH-RLHF: `chosen`, `rejected` full dialogues |
@@ -81,6 +82,7 @@
 //! # Ok::<(), pref_data::DataError>(())
 //! ```
 
+mod completion;
 mod hh;
 mod pairwise;
 mod prompt;
@@ -97,13 +99,14 @@ use std::path::Path;
 
 use serde_json::Value;
 
+pub use completion::PromptCompletion;
 pub use hh::Hh;
 pub use pairwise::{Pairwise, extract_prompt};
 pub use prompt::{PromptOnly, REFERENCE_ALIASES};
 pub use ranked::Ranked;
 pub use reader::{
-    FormatReader, HhReader, PairReader, PromptReader, RankedReader, RftReader, SoftPairReader,
-    UnpairedReader, parse_line, parse_record, read,
+    CompletionReader, FormatReader, HhReader, PairReader, PromptReader, RankedReader, RftReader,
+    SoftPairReader, UnpairedReader, parse_line, parse_record, read,
 };
 pub use report::{EXAMPLES_PER_REASON, Example, Problem, ProblemKind, Reason, Report};
 pub use rft::{Rft, split_rft};
@@ -113,7 +116,9 @@ pub use writer::write;
 
 use crate::error::DataError;
 use crate::hh::HhPair;
-use crate::record::{PreferencePair, PromptExample, RankedExample, RftExample, UnpairedExample};
+use crate::record::{
+    CompletionExample, PreferencePair, PromptExample, RankedExample, RftExample, UnpairedExample,
+};
 
 /// How a reader treats an invalid record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -217,6 +222,14 @@ pub fn read_soft_pairs(
     read(path, SoftPairwise, opts)
 }
 
+/// Reads a [`PromptCompletion`] file (SFT: `{"prompt", "completion"}`).
+pub fn read_completions(
+    path: impl AsRef<Path>,
+    opts: &ReadOptions,
+) -> Result<(Vec<CompletionExample>, Report), DataError> {
+    read(path, PromptCompletion, opts)
+}
+
 /// Reads an [`Unpaired`] file (KTO-style `{"prompt", "completion", "label"}`).
 pub fn read_unpaired(
     path: impl AsRef<Path>,
@@ -274,6 +287,14 @@ pub fn write_rft<'a>(
     examples: impl IntoIterator<Item = &'a RftExample>,
 ) -> Result<usize, DataError> {
     write(path, &Rft, examples)
+}
+
+/// Writes [`PromptCompletion`] examples (SFT data).
+pub fn write_completions<'a>(
+    path: impl AsRef<Path>,
+    examples: impl IntoIterator<Item = &'a CompletionExample>,
+) -> Result<usize, DataError> {
+    write(path, &PromptCompletion, examples)
 }
 
 /// Writes [`Unpaired`] examples.

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::report::{Problem, ProblemKind, Report};
 use super::{
-    Format, Hh, Mode, Pairwise, PromptOnly, Ranked, ReadOptions, Rft, SoftPairwise, Unpaired,
+    Format, Hh, Mode, Pairwise, PromptCompletion, PromptOnly, Ranked, ReadOptions, Rft,
+    SoftPairwise, Unpaired,
 };
 use crate::error::DataError;
 use crate::jsonl::{self, JsonlReader};
@@ -39,6 +40,8 @@ pub type PairReader = FormatReader<Pairwise>;
 pub type SoftPairReader = FormatReader<SoftPairwise>;
 /// Streaming reader of [`Unpaired`] files.
 pub type UnpairedReader = FormatReader<Unpaired>;
+/// Reader of [`PromptCompletion`] files.
+pub type CompletionReader = FormatReader<PromptCompletion>;
 /// Streaming reader of [`PromptOnly`] files.
 pub type PromptReader = FormatReader<PromptOnly>;
 /// Streaming reader of [`Ranked`] files.

@@ -11,8 +11,10 @@ use super::{BackendError, GenerateOptions, TextModel, cut_at_stop};
 /// A local language model as a [`TextModel`]: prompts are rendered with a
 /// [`ChatTemplate`] (chat prompts) or taken as they are (plain prompts), tokenised,
 /// left-padded and continued with [`lm::generate()`] (greedy at temperature 0, else
-/// sampled; stopping at the tokenizer's EOS); option log-probabilities are read from one
-/// forward pass over `prompt + option` per option.
+/// sampled; stopping at the tokenizer's EOS). Option log-probabilities take one forward
+/// pass per prompt when the options differ only in their last token (`"A"`/`"B"`,
+/// `" 1"`…`" 9"`: the next-token distribution after `prompt + shared tokens`), else one
+/// per `prompt + option`; either way batched over prompts.
 ///
 /// Give it a model without autodiff (`model.valid()`) on a plain device, so that no graph
 /// is kept.
@@ -23,6 +25,7 @@ pub struct LocalModel<M> {
     template: ChatTemplate,
     device: Device,
     add_bos: bool,
+    batch_rows: usize,
 }
 
 impl<M: CausalLm> LocalModel<M> {
@@ -35,6 +38,7 @@ impl<M: CausalLm> LocalModel<M> {
             template: ChatTemplate::Plain,
             device,
             add_bos: false,
+            batch_rows: 8,
         }
     }
 
@@ -47,6 +51,12 @@ impl<M: CausalLm> LocalModel<M> {
     /// Whether to prepend the tokenizer's BOS token to every prompt.
     pub fn with_bos(mut self, add_bos: bool) -> Self {
         self.add_bos = add_bos;
+        self
+    }
+
+    /// Rows per forward pass when scoring options (default 8; at least 1).
+    pub fn with_batch_rows(mut self, rows: usize) -> Self {
+        self.batch_rows = rows.max(1);
         self
     }
 
@@ -169,72 +179,193 @@ impl<M: CausalLm> TextModel for LocalModel<M> {
         prompt: &Text,
         options: &[String],
     ) -> Result<Vec<Option<f64>>, BackendError> {
-        if options.is_empty() {
+        let mut rows = self.option_logprobs_batch(std::slice::from_ref(prompt), options)?;
+        Ok(rows.pop().unwrap_or_default())
+    }
+
+    fn option_logprobs_batch(
+        &self,
+        prompts: &[Text],
+        options: &[String],
+    ) -> Result<Vec<Vec<Option<f64>>>, BackendError> {
+        if prompts.is_empty() {
             return Ok(Vec::new());
         }
-        let text = self.render(prompt)?;
-        let prompt_ids = self
-            .tokenizer
-            .encode(&text, self.add_bos, false)
-            .map_err(|e| self.input_error(e))?;
-        if prompt_ids.is_empty() {
-            return Err(self.input_error("the prompt encodes to no token"));
+        if options.is_empty() {
+            return Ok(vec![Vec::new(); prompts.len()]);
         }
-        let limit = self.model.max_seq_len();
-        // Each option is encoded on its own and appended to the prompt's tokens (as
-        // lm-evaluation-harness does), so every option is scored from the same context.
-        let mut rows: Vec<(usize, Vec<u32>, usize)> = Vec::new();
-        let mut out = vec![None; options.len()];
-        for (i, o) in options.iter().enumerate() {
+        let mut prompt_ids = Vec::with_capacity(prompts.len());
+        for (i, p) in prompts.iter().enumerate() {
+            let text = self.render(p)?;
             let ids = self
                 .tokenizer
-                .encode(o, false, false)
+                .encode(&text, self.add_bos, false)
                 .map_err(|e| self.input_error(e))?;
             if ids.is_empty() {
-                out[i] = Some(0.0);
-                continue;
+                return Err(self.input_error(format!("prompt {i} encodes to no token")));
             }
-            let mut row = prompt_ids.clone();
-            row.extend(&ids);
-            if row.len() <= limit {
-                rows.push((i, row, ids.len()));
-            }
+            prompt_ids.push(ids);
         }
-        if rows.is_empty() {
-            return Ok(out);
+        // Each option is encoded on its own and appended to the prompt's tokens (as
+        // lm-evaluation-harness does), so every option is scored from the same context.
+        let option_ids = options
+            .iter()
+            .map(|o| self.tokenizer.encode(o, false, false))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.input_error(e))?;
+        match shared_prefix(&option_ids) {
+            Some(prefix) => self.one_row_per_prompt(&prompt_ids, &option_ids, prefix),
+            None => self.one_row_per_option(&prompt_ids, &option_ids),
         }
-        let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    }
+}
+
+/// When every option has the same number of tokens `L ≥ 1` and they differ only in their
+/// last token, the `L − 1` tokens they share; else `None`.
+fn shared_prefix(options: &[Vec<u32>]) -> Option<&[u32]> {
+    let first = options.first()?;
+    let n = first.len();
+    if n == 0 {
+        return None;
+    }
+    let same = options
+        .iter()
+        .all(|o| o.len() == n && o[..n - 1] == first[..n - 1]);
+    same.then(|| &first[..n - 1])
+}
+
+impl<M: CausalLm> LocalModel<M> {
+    /// Scores every option with one forward pass per prompt: the row is `prompt + shared`
+    /// (the options' shared first tokens), its last `|shared| + 1` positions are projected
+    /// to the vocabulary, and each option's log-prob is that of the shared tokens plus that
+    /// of its own last token in the final next-token distribution. Rows are left-padded
+    /// (positions count real tokens only) in batches of `batch_rows`.
+    fn one_row_per_prompt(
+        &self,
+        prompts: &[Vec<u32>],
+        options: &[Vec<u32>],
+        shared: &[u32],
+    ) -> Result<Vec<Vec<Option<f64>>>, BackendError> {
+        let limit = self.model.max_seq_len();
+        let tail = shared.len() + 1;
+        let last: Vec<u32> = options.iter().map(|o| o[o.len() - 1]).collect();
+        let mut out = vec![vec![None; options.len()]; prompts.len()];
+        let fits: Vec<usize> = (0..prompts.len())
+            .filter(|&i| prompts[i].len() + shared.len() < limit)
+            .collect();
         let pad = self.tokenizer.pad_id();
-        let ids: Vec<Vec<u32>> = rows
-            .iter()
-            .map(|(_, r, _)| {
-                let mut r = r.clone();
-                r.resize(width, pad);
-                r
-            })
-            .collect();
-        let mask: Vec<Vec<u32>> = rows
-            .iter()
-            .map(|(_, r, _)| {
-                let mut m = vec![1u32; r.len()];
-                m.resize(width, 0);
-                m
-            })
-            .collect();
-        let lp = self
-            .model
-            .token_logprobs(self.ints(&ids, width), self.ints(&mask, width));
-        let values: Vec<f32> = lp.into_data().iter::<f32>().collect();
-        let cols = width - 1;
-        for (b, (i, row, n)) in rows.iter().enumerate() {
-            // Token t (t ≥ 1) has its log-prob at column t − 1.
-            let first = row.len() - n;
-            let sum: f64 = (first..row.len())
-                .map(|t| values[b * cols + t - 1] as f64)
-                .sum();
-            out[*i] = Some(sum);
+        for chunk in fits.chunks(self.batch_rows) {
+            let rows: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|&i| prompts[i].iter().chain(shared).copied().collect())
+                .collect();
+            let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+            let (ids, mask) = self.left_padded(&rows, width, pad);
+            let hidden = self.model.hidden(ids, mask);
+            let [b, t, d] = hidden.dims();
+            let logits = self
+                .model
+                .logits_from_hidden(hidden.slice([0..b, t - tail..t, 0..d]));
+            let v = logits.dims()[2];
+            let lp: Vec<f32> = burn::tensor::activation::log_softmax(logits, 2)
+                .into_data()
+                .iter::<f32>()
+                .collect();
+            for (r, &i) in chunk.iter().enumerate() {
+                let at = |pos: usize, token: u32| lp[(r * tail + pos) * v + token as usize] as f64;
+                // Hidden position t − tail + k predicts the k-th shared token; the last
+                // position predicts each option's own last token.
+                let prefix: f64 = shared.iter().enumerate().map(|(k, &tok)| at(k, tok)).sum();
+                for (o, &tok) in last.iter().enumerate() {
+                    out[i][o] = Some(prefix + at(tail - 1, tok));
+                }
+            }
         }
         Ok(out)
+    }
+
+    /// Scores each `prompt + option` as its own row (options with different token counts
+    /// or prefixes), in batches of `batch_rows` rows; an empty option has log-prob 0, one
+    /// that does not fit the context `None`.
+    fn one_row_per_option(
+        &self,
+        prompts: &[Vec<u32>],
+        options: &[Vec<u32>],
+    ) -> Result<Vec<Vec<Option<f64>>>, BackendError> {
+        let limit = self.model.max_seq_len();
+        let mut out = vec![vec![None; options.len()]; prompts.len()];
+        let mut rows: Vec<(usize, usize, Vec<u32>, usize)> = Vec::new();
+        for (i, p) in prompts.iter().enumerate() {
+            for (o, ids) in options.iter().enumerate() {
+                if ids.is_empty() {
+                    out[i][o] = Some(0.0);
+                    continue;
+                }
+                let row: Vec<u32> = p.iter().chain(ids).copied().collect();
+                if row.len() <= limit {
+                    rows.push((i, o, row, ids.len()));
+                }
+            }
+        }
+        let pad = self.tokenizer.pad_id();
+        for chunk in rows.chunks(self.batch_rows) {
+            let width = chunk.iter().map(|r| r.2.len()).max().unwrap_or(0);
+            let ids: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|(_, _, r, _)| {
+                    let mut r = r.clone();
+                    r.resize(width, pad);
+                    r
+                })
+                .collect();
+            let mask: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|(_, _, r, _)| {
+                    let mut m = vec![1u32; r.len()];
+                    m.resize(width, 0);
+                    m
+                })
+                .collect();
+            let lp = self
+                .model
+                .token_logprobs(self.ints(&ids, width), self.ints(&mask, width));
+            let values: Vec<f32> = lp.into_data().iter::<f32>().collect();
+            let cols = width - 1;
+            for (b, (i, o, row, n)) in chunk.iter().enumerate() {
+                // Token t (t ≥ 1) has its log-prob at column t − 1.
+                let first = row.len() - n;
+                let sum: f64 = (first..row.len())
+                    .map(|t| values[b * cols + t - 1] as f64)
+                    .sum();
+                out[*i][*o] = Some(sum);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `rows` left-padded to `width`: ids and attention mask.
+    fn left_padded(
+        &self,
+        rows: &[Vec<u32>],
+        width: usize,
+        pad: u32,
+    ) -> (Tensor<2, Int>, Tensor<2, Int>) {
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut mask = Vec::with_capacity(rows.len());
+        for r in rows {
+            let n = width - r.len();
+            ids.push(
+                std::iter::repeat_n(pad, n)
+                    .chain(r.iter().copied())
+                    .collect(),
+            );
+            mask.push(
+                std::iter::repeat_n(0u32, n)
+                    .chain(std::iter::repeat_n(1u32, r.len()))
+                    .collect(),
+            );
+        }
+        (self.ints(&ids, width), self.ints(&mask, width))
     }
 }
 

@@ -12,8 +12,10 @@
 //!
 //! The trait fits both a local model and an OpenAI-compatible HTTP client
 //! (`/v1/completions` for plain prompts, `/v1/chat/completions` for messages, log-probs
-//! from `logprobs`/`top_logprobs`): an option the server did not report is `None`.
+//! from `logprobs`/`top_logprobs`): an option the server did not report is `None`
+//! ([`crate::http::HttpModel`]).
 
+mod gemma_gguf;
 mod local;
 
 pub use local::LocalModel;
@@ -70,6 +72,16 @@ pub enum BackendError {
         /// What is wrong.
         message: String,
     },
+    /// A server's reply was an error, or not what the API promises (see
+    /// [`HttpError`](crate::http::HttpError): URL, status and what was wrong).
+    #[error("model `{model}`: {source}")]
+    Server {
+        /// The model's name.
+        model: String,
+        /// What went wrong with the request or the reply.
+        #[source]
+        source: Box<crate::http::HttpError>,
+    },
     /// The model does not offer this operation (e.g. a server without log-probs).
     #[error("model `{model}` does not support {what}")]
     Unsupported {
@@ -105,6 +117,21 @@ pub trait TextModel {
         prompt: &Text,
         options: &[String],
     ) -> Result<Vec<Option<f64>>, BackendError>;
+
+    /// [`option_logprobs`](TextModel::option_logprobs) of the same `options` after each of
+    /// `prompts`, one row per prompt. The default asks one prompt at a time; models that
+    /// can batch (a local model: one forward pass for many prompts) or run requests
+    /// concurrently (a server) override it.
+    fn option_logprobs_batch(
+        &self,
+        prompts: &[Text],
+        options: &[String],
+    ) -> Result<Vec<Vec<Option<f64>>>, BackendError> {
+        prompts
+            .iter()
+            .map(|p| self.option_logprobs(p, options))
+            .collect()
+    }
 }
 
 impl<T: TextModel + ?Sized> TextModel for std::sync::Arc<T> {
@@ -124,6 +151,40 @@ impl<T: TextModel + ?Sized> TextModel for std::sync::Arc<T> {
         options: &[String],
     ) -> Result<Vec<Option<f64>>, BackendError> {
         (**self).option_logprobs(prompt, options)
+    }
+    fn option_logprobs_batch(
+        &self,
+        prompts: &[Text],
+        options: &[String],
+    ) -> Result<Vec<Vec<Option<f64>>>, BackendError> {
+        (**self).option_logprobs_batch(prompts, options)
+    }
+}
+
+impl<T: TextModel + ?Sized> TextModel for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn generate(
+        &self,
+        prompts: &[Text],
+        options: &GenerateOptions,
+    ) -> Result<Vec<String>, BackendError> {
+        (**self).generate(prompts, options)
+    }
+    fn option_logprobs(
+        &self,
+        prompt: &Text,
+        options: &[String],
+    ) -> Result<Vec<Option<f64>>, BackendError> {
+        (**self).option_logprobs(prompt, options)
+    }
+    fn option_logprobs_batch(
+        &self,
+        prompts: &[Text],
+        options: &[String],
+    ) -> Result<Vec<Vec<Option<f64>>>, BackendError> {
+        (**self).option_logprobs_batch(prompts, options)
     }
 }
 
