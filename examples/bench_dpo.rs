@@ -361,7 +361,7 @@ fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
         .with_weight_decay(0.0)
         .init();
     let batch = source.batch(0, &ad);
-    let step_s = time(args.iters, || {
+    let step_s = time(&device, args.iters, || {
         let out = method.step(&model, &batch).expect("DPO step");
         let grads = GradientsParams::from_grads(out.loss.backward(), &model);
         let (grads, _) = clip_grad_norm(&model, grads, 1.0);

@@ -164,13 +164,13 @@ fn bench_train(
         &ad,
     );
     let mask = Tensor::<2, Int>::ones([args.batch, args.seq], &ad);
-    let train_secs = time(args.iters, || {
+    let train_secs = time(&ad, args.iters, || {
         let logits = model.logits(ids.clone(), mask.clone());
         let (loss, _) = sft_loss(logits, ids.clone(), mask.clone());
         let grads = loss.backward();
         drop(grads);
     });
-    let fused_secs = time(args.iters, || {
+    let fused_secs = time(&ad, args.iters, || {
         let lp = model.sequence_logprobs(ids.clone(), mask.clone(), mask.clone());
         let loss = lp.sum.sum().neg();
         let grads = loss.backward();
@@ -216,7 +216,7 @@ fn bench_generation<M: CausalLm>(
                 ..GenerationConfig::new(args.gen_new)
             };
             let new_tokens = (b * args.gen_new) as f64;
-            let gen_secs = time(args.iters, || {
+            let gen_secs = time(device, args.iters, || {
                 generate(model, p_ids.clone(), p_mask.clone(), &gen_cfg).unwrap();
             });
             let nocache_secs = (args.no_cache_run && args.gemma.is_none()).then(|| {
@@ -224,7 +224,7 @@ fn bench_generation<M: CausalLm>(
                     use_cache: false,
                     ..gen_cfg.clone()
                 };
-                time(args.iters.min(2), || {
+                time(device, args.iters.min(2), || {
                     generate(model, p_ids.clone(), p_mask.clone(), &cfg).unwrap();
                 })
             });

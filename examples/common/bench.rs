@@ -5,21 +5,32 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
 
-/// Mean seconds per call of `f` over `iters` calls, after one warm-up call.
-pub fn time<F: FnMut()>(iters: usize, mut f: F) -> f64 {
+/// Mean seconds per call of `f` over `iters` calls, after one warm-up call. The device is
+/// synchronised before the clock starts and before it stops, so work queued asynchronously
+/// (CUDA, wgpu) is counted.
+pub fn time<F: FnMut()>(device: &Device, iters: usize, mut f: F) -> f64 {
     f();
+    sync(device);
     let t = Instant::now();
     for _ in 0..iters {
         f();
     }
+    sync(device);
     t.elapsed().as_secs_f64() / iters as f64
+}
+
+/// Waits for the device's queued work (a no-op on the CPU backends).
+pub fn sync(device: &Device) {
+    device
+        .sync()
+        .unwrap_or_else(|e| panic!("device synchronisation failed: {e:?}"));
 }
 
 /// f32 GEMM throughput of the device at 1024³ (FLOP/s), the yardstick for model FLOP/s.
 pub fn gemm_peak(device: &Device) -> f64 {
     let a = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
     let b = Tensor::<2>::random([1024, 1024], Distribution::Default, device);
-    let secs = time(5, || {
+    let secs = time(device, 5, || {
         let _ = a.clone().matmul(b.clone()).into_data();
     });
     2.0 * 1024f64.powi(3) / secs

@@ -49,6 +49,8 @@ use burn::tensor::{DType, Device, IndexingUpdateOp, Int, Tensor, TensorData};
 use crate::logprobs::TokenStats;
 
 /// The output projection of a language model.
+// Built per call and moved once; boxing the larger variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum OutputProjection {
     /// Logits `h·Eᵀ` of a tied embedding `E: [V, d]`.

@@ -36,7 +36,7 @@ fn exp_f<const F: bool>(x: f32) -> f32 {
     p = madd::<F>(p, r, 8.333_452e-3);
     p = madd::<F>(p, r, 4.166_579_6e-2);
     p = madd::<F>(p, r, 1.666_666_5e-1);
-    p = madd::<F>(p, r, 5.000_000_1e-1);
+    p = madd::<F>(p, r, 0.5);
     let y = madd::<F>(p * r, r, r + 1.0);
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     y * scale
