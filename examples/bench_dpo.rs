@@ -24,7 +24,7 @@
 //! with `frozen_reference`), `../shared/bench/trl_dpo_gemma_bench.py` (Gemma DPO, reference
 //! log-probs precomputed) and `scripts/peers/trl_sft_gemma_bench.py` (Gemma SFT, loss on
 //! completions). With `--synthetic` our rows have exactly `--prompt-len` + `--completion-len`
-//! tokens, as the peers' synthetic rows do. The peer's peak RSS is its process's `ru_maxrss`
+//! tokens, as the peers' synthetic rows do. The peer's peak RSS is its process's own peak resident set (`VmHWM`)
 //! (loading included), so ours is given both for the whole process and for training alone.
 //!
 //! A step is what the training loop does: one forward of the policy over the `[2B, T]`
@@ -488,9 +488,12 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     .map_err(|e| err(&e))?;
     let loss = DpoLossConfig::default().init().map_err(|e| err(&e))?;
     let t_pre = Instant::now();
-    let (method, source) = if frozen || sft {
-        // SFT needs no reference; with LoRA the reference is the policy's own base (a `valid()` view shares the
-        // frozen base weights); without, it is a copy of the initial weights.
+    let (method, source) = if sft {
+        // SFT needs no reference (holding one would keep a copy of the initial weights alive).
+        (Dpo::new(loss), DpoBatches::new(data))
+    } else if frozen {
+        // With LoRA the reference is the policy's own base (a `valid()` view shares the frozen
+        // base weights); without, it is a copy of the initial weights.
         let reference = model.clone().with_lora_enabled(false);
         (
             Dpo::with_frozen_reference(loss, &reference),
@@ -502,7 +505,7 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         (Dpo::new(loss), source)
     };
     let precompute_s = (!frozen && !sft).then(|| t_pre.elapsed().as_secs_f64());
-    // Peak of loading and reference precomputation (the peer's ru_maxrss includes both).
+    // Peak of loading and reference precomputation (the peer's peak includes both).
     let (peak_before_train, rss_before_train) = memory_mib();
     // Peak resident set from here on: reset the high-water mark (Linux ≥ 4.0).
     let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();

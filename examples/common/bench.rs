@@ -50,19 +50,22 @@ pub fn status_mib(key: &str) -> Option<f64> {
 
 /// Runs a Python peer benchmark `script args…` with `python`, after this process's own
 /// measurements (never concurrently), and returns the last JSON line it prints with
-/// `peak_rss_mib` (the peer process's `ru_maxrss`) added. `OPENBLAS_CORETYPE` and
+/// `peak_rss_mib` (the peer process's own peak resident set, `VmHWM`) added. Not `ru_maxrss`:
+/// Linux carries the forking process's high-water mark into the child's `ru_maxrss` across
+/// `exec`, so a peer started by a benchmark that had used more memory would report the
+/// benchmark's peak instead of its own (seen: the two figures came out identical). `OPENBLAS_CORETYPE` and
 /// `OPENBLAS_L2_SIZE` are removed from the peer's environment, as the peer scripts ask.
 pub fn peer_json(
     python: &std::path::Path,
     script: &std::path::Path,
     args: &[String],
 ) -> Result<serde_json::Value, String> {
-    const WRAPPER: &str = "import resource, runpy, sys\n\
+    const WRAPPER: &str = "import runpy, sys\n\
         script = sys.argv[1]; sys.argv = sys.argv[1:]\n\
         try:\n    runpy.run_path(script, run_name='__main__')\n\
-        finally:\n    r = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, \
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n    \
-        print('PEER_PEAK_RSS_KIB', r, file=sys.stderr, flush=True)\n";
+        finally:\n    r = [l.split()[1] for l in open('/proc/self/status') \
+        if l.startswith('VmHWM:')]\n    \
+        print('PEER_PEAK_RSS_KIB', r[0] if r else 'nan', file=sys.stderr, flush=True)\n";
     let out = std::process::Command::new(python)
         .arg("-c")
         .arg(WRAPPER)
