@@ -10,6 +10,23 @@
 //!   its input [`Sample`]/[`RewardInput`] and output [`Scores`].
 //! - [`fs`]: atomic file writes ([`write_atomic`], [`AtomicFile`]), the one helper every
 //!   writer of checkpoints, caches, reports and datasets uses.
+//!
+//! A reward over text, scored the way the online trainers call every reward:
+//!
+//! ```
+//! use rlhf_core::{FnReward, Reward, RewardInput, Sample};
+//!
+//! // +1 for completions that end a sentence, −1 otherwise.
+//! let mut reward = FnReward::new("ends_sentence", |s: &Sample| {
+//!     if s.completion.trim_end().ends_with('.') { 1.0 } else { -1.0 }
+//! });
+//! let samples = [
+//!     Sample::from_text("Say hi.", "Hi there."),
+//!     Sample::from_text("Say hi.", "hi"),
+//! ];
+//! let scores = reward.score(&RewardInput::new(&samples)).unwrap();
+//! assert_eq!(scores.sequence, vec![1.0, -1.0]);
+//! ```
 
 #![warn(missing_docs)]
 

@@ -19,6 +19,31 @@
 //! - [`tokenizer`]: a thin wrapper over the `tokenizers` crate.
 //! - [`gguf_tokenizer`]: the Gemma tokenizer rebuilt from a GGUF file's metadata.
 //! - [`device`]: the one helper that picks the backend from features or `RLHF_DEVICE`.
+//!
+//! A small Llama-style model, its per-token log-probs, and seeded sampling with the KV cache:
+//!
+//! ```
+//! use burn::tensor::{Int, Tensor};
+//! use lm::{CausalLm, GenerationConfig, SamplingConfig, Transformer, TransformerConfig};
+//!
+//! let device = lm::select_device().unwrap();
+//! // vocab 64, d_model 32, 2 layers, 4 heads, 2 key/value heads, SwiGLU width 64
+//! let config = TransformerConfig::llama(64, 32, 2, 4, 2, 64);
+//! let model = Transformer::new(&config, 0, &device).unwrap();
+//! let ids = Tensor::<2, Int>::from_ints([[1, 2, 3, 4]], &device);
+//! let mask = Tensor::<2, Int>::ones([1, 4], &device);
+//! // log p(token t+1 | tokens ≤ t)
+//! assert_eq!(model.token_logprobs(ids.clone(), mask.clone()).dims(), [1, 3]);
+//!
+//! let config = GenerationConfig {
+//!     sampling: SamplingConfig::sample(0.7),
+//!     seed: 1,
+//!     ..GenerationConfig::new(5)
+//! };
+//! let out = lm::generate(&model, ids, mask, &config).unwrap();
+//! assert_eq!(out.sequences.dims(), [1, 9]); // the prompt and 5 new tokens
+//! assert_eq!(out.logprobs.dims(), [1, 5]); // log-probs of the sampled tokens under softmax(logits / 0.7)
+//! ```
 
 pub mod causal_lm;
 pub mod checkpoint;

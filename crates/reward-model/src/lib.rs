@@ -20,6 +20,25 @@
 //! - [`online`]: reward models as [`rlhf_core::Reward`]s for online RL: [`ModelReward`] and
 //!   the ensemble with segment-level dense rewards.
 //! - [`error`]: the error type, [`RmError`].
+//!
+//! A scalar-head reward model over a small transformer, and the Bradley-Terry loss of its
+//! scores on a (chosen, rejected) pair:
+//!
+//! ```
+//! use burn::tensor::{Int, Tensor};
+//! use lm::{Transformer, TransformerConfig};
+//! use reward_model::{RewardModel, ScalarRewardModel, loss::bradley_terry};
+//!
+//! let device = lm::select_device().unwrap();
+//! let backbone = Transformer::new(&TransformerConfig::llama(64, 32, 2, 4, 2, 64), 0, &device).unwrap();
+//! let rm = ScalarRewardModel::new(backbone, 0, &device);
+//! // row 0 chosen, row 1 rejected; the score is read at each row's last real token
+//! let ids = Tensor::<2, Int>::from_ints([[5, 6, 7, 8], [5, 6, 9, 0]], &device);
+//! let mask = Tensor::<2, Int>::from_ints([[1, 1, 1, 1], [1, 1, 1, 0]], &device);
+//! let scores = rm.score(ids, mask);
+//! let loss = bradley_terry(scores.clone().slice([0..1]), scores.slice([1..2]), None, None);
+//! assert!(loss.into_scalar::<f32>() > 0.0);
+//! ```
 
 #![warn(missing_docs)]
 

@@ -6,6 +6,50 @@
 //! learning-rate schedules ([`schedule`]), global gradient-norm clipping ([`grad_norm`]),
 //! JSONL metrics ([`metrics`]), training-curve plots ([`plot`]) and a progress bar
 //! ([`progress`]).
+//!
+//! A method supplies only its step; the loop does the rest. Fitting `y = 2x` with a linear
+//! layer:
+//!
+//! ```
+//! use burn::module::Module;
+//! use burn::nn::{Linear, LinearConfig};
+//! use burn::tensor::{Device, Tensor};
+//! use train::{BatchSource, LrSchedule, StepError, StepOutput, TrainMethod, TrainerConfig, train};
+//!
+//! struct Regression;
+//! impl TrainMethod for Regression {
+//!     type Model = Linear;
+//!     type Batch = (Tensor<2>, Tensor<2>);
+//!     fn name(&self) -> &'static str { "regression" }
+//!     fn step(&self, model: &Linear, (x, y): &Self::Batch) -> Result<StepOutput, StepError> {
+//!         let err = model.forward(x.clone()) - y.clone();
+//!         Ok(StepOutput::new((err.clone() * err).mean()))
+//!     }
+//! }
+//!
+//! struct Points;
+//! impl BatchSource for Points {
+//!     type Batch = (Tensor<2>, Tensor<2>);
+//!     fn len(&self) -> usize { 4 }
+//!     fn batch(&self, i: usize, device: &Device) -> Self::Batch {
+//!         let x = i as f32 / 4.0;
+//!         (Tensor::from_floats([[x]], device), Tensor::from_floats([[2.0 * x]], device))
+//!     }
+//! }
+//!
+//! let device = lm::select_device().unwrap();
+//! let model = LinearConfig::new(1, 1).init(&device.clone().autodiff());
+//! let config = TrainerConfig {
+//!     total_steps: 200,
+//!     schedule: LrSchedule::constant(0.05, 0),
+//!     eval_every: 0,
+//!     ..TrainerConfig::default()
+//! };
+//! let dir = tempfile::tempdir().unwrap(); // checkpoints, metrics.jsonl, curves.png
+//! let out = train(&Regression, model, &Points, None, &config, dir.path(), &device).unwrap();
+//! let w: f32 = out.model.weight.val().into_scalar();
+//! assert!((w - 2.0).abs() < 0.2, "learned w = {w}");
+//! ```
 
 #![warn(missing_docs)]
 
