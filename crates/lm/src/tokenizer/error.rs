@@ -99,7 +99,7 @@ pub enum TokenizerError {
         /// The tokenizer's vocabulary size.
         vocab_size: usize,
     },
-    /// An argument or [`EncodeOptions`] field has an invalid value.
+    /// An argument or [`EncodeOptions`](super::EncodeOptions) field has an invalid value.
     #[error("invalid `{option}`: {message}")]
     InvalidOption {
         /// Name of the argument or field.

@@ -39,11 +39,11 @@ impl fmt::Display for SpecialTokenRole {
     }
 }
 
-/// The text of the special tokens a [`Tokenizer`] needs.
+/// The text of the special tokens a [`Tokenizer`](super::Tokenizer) needs.
 ///
 /// Two roles may share one token (e.g. GPT-2 uses `<|endoftext|>` for all
 /// three); attention masks are built from lengths, never by comparing ids with
-/// [`Tokenizer::pad_id`], so that is safe. No token may be empty.
+/// [`Tokenizer::pad_id`](super::Tokenizer::pad_id), so that is safe. No token may be empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SpecialTokens {
