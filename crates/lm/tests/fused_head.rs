@@ -47,13 +47,7 @@ type Outputs = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
 
 /// Log-probs, entropies and the gradients of `Σ w₁·logp + Σ w₂·H` with respect to the
 /// hidden states, the weight and the bias, fused (`Some(block)`) or unfused (`None`).
-fn run(
-    kind: Kind,
-    v: usize,
-    tau: f32,
-    block: Option<usize>,
-    frozen_weight: bool,
-) -> Outputs {
+fn run(kind: Kind, v: usize, tau: f32, block: Option<usize>, frozen_weight: bool) -> Outputs {
     let dev = device().autodiff();
     let (b, t, d) = (3, 7, 6);
     let h = Tensor::<3>::from_data(TensorData::new(randn(b * t * d, 1, 2.0), [b, t, d]), &dev)

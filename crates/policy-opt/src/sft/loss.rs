@@ -1,8 +1,8 @@
 //! The supervised fine-tuning loss.
 
 use burn::tensor::{Int, Tensor};
-use lm::{CausalLm, SequenceLogProbs};
 use lm::logprobs::{next_token_logprobs, shift_mask};
+use lm::{CausalLm, SequenceLogProbs};
 
 /// Token-level negative log-likelihood over the tokens selected by `loss_mask`.
 ///
