@@ -5,7 +5,8 @@
 //! reusable pieces:
 //! learning-rate schedules ([`schedule`]), global gradient-norm clipping ([`grad_norm`]),
 //! JSONL metrics ([`metrics`]), training-curve plots ([`plot`]) and a progress bar
-//! ([`progress`]).
+//! ([`progress`]); and [`TrainingConfig`], the `[train]` table of every method's run
+//! configuration ([`run_config`]).
 
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod method;
 pub mod metrics;
 pub mod plot;
 pub mod progress;
+pub mod run_config;
 pub mod scatter;
 pub mod schedule;
 pub mod trainer;
@@ -31,6 +33,7 @@ pub use method::{BatchSource, MetricName, StepError, StepOutput, TrainMethod};
 pub use metrics::{MetricRecord, MetricsWriter, read_metrics};
 pub use plot::plot_metrics;
 pub use progress::TrainProgress;
+pub use run_config::{ConfigError, SchedulerKind, TrainingConfig};
 pub use scatter::{XySeries, plot_xy};
 pub use schedule::LrSchedule;
 pub use trainer::{evaluate, train};
