@@ -4,7 +4,7 @@
 //! `--set key=value` overrides, validates it — errors name the file, the key and the line —
 //! and calls the method's one entry point (`policy_opt::sft::run`, `reward_model::run`,
 //! `policy_opt::dpo::run`). `--print-config` prints every setting with its documentation
-//! ([`print`]).
+//! ([`mod@print`]).
 //!
 //! ```text
 //! rlhf sft --config examples/configs/sft.toml

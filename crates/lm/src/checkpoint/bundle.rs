@@ -63,6 +63,12 @@ pub struct ModelBundle {
 /// Hugging Face folder (any family [`load_pretrained`] reads), or a folder of this crate
 /// ([`save_bundle`], [`save_language_model`] + `tokenizer.json`).
 ///
+/// Special tokens come from the folder's `tokenizer_config.json` (`bos_token`,
+/// `eos_token`, `pad_token`, `add_bos_token`, as `transformers` reads them), else from the
+/// ids of `generation_config.json` / `config.json`, else (a folder of this crate without
+/// either) the crate's defaults. Without a padding token EOS pads; without a BOS token EOS
+/// stands in for it and `add_bos` is false.
+///
 /// # Errors
 /// A missing path, weights that do not fit, a missing or malformed `tokenizer.json`, or
 /// special tokens that are not in the vocabulary; every error names the file.
@@ -103,8 +109,9 @@ pub fn load_bundle(path: &Path, device: &Device) -> Result<ModelBundle, LmError>
 }
 
 /// The tokenizer of a model folder (`tokenizer.json`) with its special tokens, whether it
-/// prepends BOS, and the folder's `tokenizer_config.json` if it has one (see the
-/// [module docs](self)); for folders that hold no language model, e.g. a reward model's.
+/// prepends BOS, and the folder's `tokenizer_config.json` if it has one (read as
+/// [`load_bundle`] reads them); for folders that hold no language model, e.g. a reward
+/// model's.
 pub fn load_tokenizer(dir: &Path) -> Result<(Tokenizer, bool, Option<PathBuf>), LmError> {
     let generation = read_generation_defaults(dir)?;
     read_tokenizer(dir, &generation, true)
