@@ -71,8 +71,8 @@ pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use labelling::LabellingError;
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use pipeline::{
-    InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, load_pair_data,
-    model_chat_template, read_pair_file,
+    InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, held_out_prompts,
+    load_pair_data, model_chat_template, read_pair_file,
 };
 pub use record::{
     CompletionExample, Message, PreferencePair, PromptExample, RankedExample, RftExample, Text,

@@ -8,14 +8,18 @@ use std::path::{Path, PathBuf};
 use lm::tokenizer::Tokenizer;
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{BatchConfig, BatchError, PaddingSide, PairBatches, split_by_prompt_text};
+use crate::batch::{
+    BatchConfig, BatchError, PaddingSide, PairBatches, TokenizedPrompt, split_by_prompt_text,
+};
 use crate::error::DataError;
 use crate::formats::{Mode, ReadOptions, read_pairs, read_soft_pairs};
 use crate::hh::read_hh;
-use crate::record::PreferencePair;
+use crate::record::{PreferencePair, PromptExample};
 use crate::split::SplitFractions;
 use crate::template::{ChatTemplate, TemplateError};
-use crate::tokenize::{TokenizeConfig, TokenizeError, TokenizeReport, tokenize_pairs};
+use crate::tokenize::{
+    TokenizeConfig, TokenizeError, TokenizeReport, tokenize_pairs, tokenize_prompts,
+};
 
 /// The file format of a preference file (see [`formats`](crate::formats)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,4 +282,39 @@ pub fn model_chat_template(tokenizer_config: Option<&Path>) -> Result<ChatTempla
     } else {
         Ok(ChatTemplate::Plain)
     }
+}
+
+/// The prompts of the held-out split [`load_pair_data`] makes with the same `cfg` and
+/// `seed` (at most `n`, in file order), tokenised for generation (BOS prepended if
+/// `add_bos`): what a policy is sampled on to estimate its KL to the reference or its reward
+/// on prompts it never trained on.
+pub fn held_out_prompts(
+    cfg: &PairDataConfig,
+    tokenizer: &Tokenizer,
+    template: &ChatTemplate,
+    add_bos: bool,
+    seed: u64,
+    n: usize,
+) -> Result<Vec<TokenizedPrompt>, PipelineError> {
+    let (pairs, _) = read_pair_file(cfg)?;
+    let fractions = SplitFractions {
+        valid: cfg.valid_fraction,
+        test: 0.0,
+    };
+    let prompts: Vec<PromptExample> = split_by_prompt_text(pairs, |p| &p.prompt, fractions, seed)
+        .valid
+        .into_iter()
+        .take(n)
+        .map(|p| PromptExample {
+            prompt: p.prompt,
+            reference: None,
+        })
+        .collect();
+    let tok = TokenizeConfig {
+        max_prompt_len: cfg.max_prompt_len,
+        max_completion_len: cfg.max_completion_len,
+        add_bos,
+        add_eos: true,
+    };
+    Ok(tokenize_prompts(&prompts, tokenizer, template, &tok)?.0)
 }
