@@ -200,3 +200,31 @@ fn the_binary_runs_dpo_from_a_file_with_overrides() {
     assert_eq!(report["steps"], 1);
     assert!(String::from_utf8_lossy(&status.stdout).contains("\"steps\": 1"));
 }
+
+#[test]
+fn held_out_prompts_are_the_prompts_of_the_held_out_pairs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pairs_file(dir.path());
+    let bundle = load_bundle(&model_folder(dir.path()), &device()).unwrap();
+    let cfg = pref_data::PairDataConfig {
+        path: data,
+        valid_fraction: 0.3,
+        ..Default::default()
+    };
+    let template = pref_data::ChatTemplate::Plain;
+    let tok = &bundle.tokenizer;
+    let split = pref_data::load_pair_data(&cfg, tok, &template, true, 4, 7).unwrap();
+    let valid: Vec<Vec<u32>> = split
+        .valid
+        .unwrap()
+        .pairs()
+        .iter()
+        .map(|p| p.prompt.clone())
+        .collect();
+    let prompts = pref_data::held_out_prompts(&cfg, tok, &template, true, 7, 100).unwrap();
+    let prompts: Vec<Vec<u32>> = prompts.into_iter().map(|p| p.prompt).collect();
+    assert!(!prompts.is_empty());
+    assert_eq!(prompts, valid);
+    let few = pref_data::held_out_prompts(&cfg, tok, &template, true, 7, 2).unwrap();
+    assert_eq!(few.len(), 2);
+}
