@@ -20,6 +20,8 @@
 //!   dialogue turns;
 //! - [`locate`]: where an example finds the HH-RLHF file (`--data`, the shared data
 //!   folder, or the Hugging Face hub);
+//! - [`pipeline`]: the whole way from a preference file to training batches (read → split
+//!   by prompt → template and tokenise → batch), configured by [`PairDataConfig`];
 //! - [`error`]: [`DataError`], whose messages name file, line and field.
 //!
 //! ```no_run
@@ -42,6 +44,7 @@ pub mod hh;
 pub mod jsonl;
 pub mod labelling;
 pub mod locate;
+pub mod pipeline;
 pub mod record;
 pub mod source;
 pub mod split;
@@ -67,6 +70,10 @@ pub use hh::{
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use labelling::LabellingError;
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
+pub use pipeline::{
+    InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, held_out_prompts,
+    load_pair_data, model_chat_template, read_pair_file,
+};
 pub use record::{
     CompletionExample, Message, PreferencePair, PromptExample, RankedExample, RftExample, Text,
     UnpairedExample,

@@ -19,6 +19,9 @@
 //!   model is the PPO reward.
 //! - [`online`]: reward models as [`rlhf_core::Reward`]s for online RL: [`ModelReward`] and
 //!   the ensemble with segment-level dense rewards.
+//! - [`run()`]: a whole reward-model run from a [`RewardRunConfig`] (backbone folder, data
+//!   file, training, held-out report, saved model); [`evaluate_file`], a saved model on a
+//!   preference file.
 //! - [`error`]: the error type, [`RmError`].
 //!
 //! A scalar-head reward model over a small transformer, and the Bradley-Terry loss of its
@@ -45,12 +48,15 @@
 pub mod dense;
 pub mod error;
 pub mod eval;
+mod eval_file;
 pub mod loss;
 pub mod method;
 pub mod model;
 pub mod normalize;
 pub mod online;
 pub mod pmp;
+mod run;
+mod run_config;
 
 pub use dense::{
     DenseRewards, Granularity, RewardComponent, RewardEnsemble, segment_end_mask, segment_rewards,
@@ -60,8 +66,11 @@ pub use eval::{
     CalibrationBin, EvalReport, PairScores, RewardStats, calibration, evaluate_scores, score_pairs,
     wilson_interval,
 };
+pub use eval_file::evaluate_file;
 pub use method::{PairwiseRm, RankedRm};
 pub use model::{FreezeLower, RewardModel, ScalarRewardModel};
 pub use normalize::{NormalizedRewardModel, RewardNormalizer};
 pub use online::ModelReward;
 pub use pmp::{PmpOutcome, Stage, train_pmp_then_finetune};
+pub use run::{RewardReport, RewardRunError, run};
+pub use run_config::{REWARD_DEFAULT_LR, RewardRunConfig};

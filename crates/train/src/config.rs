@@ -8,6 +8,7 @@ use super::schedule::LrSchedule;
 /// AdamW hyper-parameters (Loshchilov & Hutter 2019). Defaults follow PyTorch / TRL
 /// (`ε = 1e-8`, no weight decay), not burn's (`ε = 1e-5`, decay `1e-4`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdamWSettings {
     /// β₁.
     pub beta1: f32,

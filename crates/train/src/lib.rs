@@ -5,7 +5,8 @@
 //! reusable pieces:
 //! learning-rate schedules ([`schedule`]), global gradient-norm clipping ([`grad_norm`]),
 //! JSONL metrics ([`metrics`]), training-curve plots ([`plot`]) and a progress bar
-//! ([`progress`]).
+//! ([`progress`]); and [`TrainingConfig`], the `[train]` table of every method's run
+//! configuration ([`run_config`]).
 //!
 //! A method supplies only its step; the loop does the rest. Fitting `y = 2x` with a linear
 //! layer:
@@ -62,6 +63,7 @@ pub mod method;
 pub mod metrics;
 pub mod plot;
 pub mod progress;
+pub mod run_config;
 pub mod scatter;
 pub mod schedule;
 pub mod trainer;
@@ -75,6 +77,7 @@ pub use method::{BatchSource, MetricName, StepError, StepOutput, TrainMethod};
 pub use metrics::{MetricRecord, MetricsWriter, read_metrics};
 pub use plot::plot_metrics;
 pub use progress::TrainProgress;
+pub use run_config::{ConfigError, SchedulerKind, TrainingConfig};
 pub use scatter::{XySeries, plot_xy};
 pub use schedule::LrSchedule;
 pub use trainer::{evaluate, train};

@@ -1,5 +1,7 @@
 //! Saving and loading model weights.
 //!
+//! - [`load_bundle`] / [`save_bundle`]: a model with its tokenizer and special tokens, from
+//!   a Hugging Face folder, a GGUF file or this crate's own folder.
 //! - [`load_pretrained`]: any supported Hugging Face folder (Llama 2/3.x, SmolLM, Mistral,
 //!   Qwen2/2.5, Qwen3, GPT-2, Gemma 3 text) as a [`LanguageModel`](crate::LanguageModel),
 //!   with the EOS/BOS/pad ids of `generation_config.json`.
@@ -16,6 +18,7 @@
 //! `model.safetensors.index.json`, in f32, bf16, f16 or f64; they are cast to f32.
 //! LoRA adapters in PEFT's format: [`crate::lora::save_peft`] / [`crate::lora::load_peft`].
 
+mod bundle;
 mod gemma_gguf;
 mod gemma_hf;
 mod hf;
@@ -25,6 +28,10 @@ mod native;
 mod pretrained;
 pub(crate) mod weights;
 
+pub use bundle::{
+    BundleFormat, ModelBundle, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, load_bundle, load_tokenizer,
+    model_path_problem, save_bundle, save_tokenizer,
+};
 pub use gemma_gguf::{gemma3_config_from_gguf, load_gemma3_gguf};
 pub use gemma_hf::{gemma3_config_from_hf, load_gemma3_hf};
 pub use hf::load_hf;

@@ -13,13 +13,17 @@ use crate::error::{RmError, RmResult};
 pub enum PairwiseLossKind {
     /// [`bradley_terry`]: hard labels, the first completion of each pair is preferred;
     /// `p_chosen` is not read (use [`PairwiseLossKind::SoftLabel`] for soft labels).
+    /// Also read as `bradley_terry`.
+    #[serde(alias = "bradley_terry")]
     BradleyTerry,
-    /// [`soft_label_bce`] against each pair's `p_chosen`.
+    /// [`soft_label_bce`] against each pair's `p_chosen`. Also read as `soft_label`.
+    #[serde(alias = "soft_label")]
     SoftLabel,
 }
 
 /// Settings of the pairwise loss. [`init`](Self::init) validates them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PairwiseLossConfig {
     /// The preference term.
     pub kind: PairwiseLossKind,

@@ -1,0 +1,271 @@
+//! The subcommands: `sft`, `reward`, `dpo` (a config file, overrides, validation, the
+//! library's entry point, the report) and `generate`.
+
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use clap::{Args, Parser, Subcommand};
+use lm::checkpoint::load_bundle;
+use lm::tokenizer::{EncodeOptions, PaddingSide, TruncationSide};
+use lm::{GenerationConfig, SamplingConfig, generate};
+use policy_opt::dpo::DpoRunConfig;
+use policy_opt::sft::SftRunConfig;
+use pref_data::{ChatTemplate, Message, PairDataConfig, PairFormat, Text};
+use reward_model::RewardRunConfig;
+use serde::Serialize;
+use toml::Value;
+
+use crate::config_file::load;
+use crate::error::CliError;
+use crate::method::RunConfig;
+use crate::print::print_config;
+
+/// The `rlhf` command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "rlhf",
+    version,
+    about = "Align language models: SFT, reward models, DPO, generation, evaluation",
+    long_about = "Align language models: SFT, reward models, DPO, generation, evaluation.\n\n\
+                  Each training command reads a TOML file (--config), applies --set \
+                  overrides, validates everything before loading anything, and writes its \
+                  run folder (checkpoints, metrics.jsonl, curves.png, report.json, model/); \
+                  rerun the same command to resume. --print-config shows every setting \
+                  with its default and meaning."
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A subcommand.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Supervised fine-tuning (from a model folder, or from scratch).
+    Sft(ConfigArgs),
+    /// A reward model on preference pairs.
+    Reward(ConfigArgs),
+    /// DPO and its family (IPO, SimPO, ORPO, ...) on preference pairs.
+    Dpo(ConfigArgs),
+    /// Completions of prompts by a model folder or GGUF file.
+    Generate(GenerateArgs),
+    /// A saved reward model's accuracy, margin and calibration on a preference file.
+    Eval(EvalArgs),
+}
+
+/// The arguments of a training command.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// The TOML configuration file (unset: the defaults).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override one setting: a dotted key and a TOML value (`train.steps=10`,
+    /// `loss.loss_types=["ipo"]`; text needs no quotes). Repeatable; applied in order.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Print every setting (after the file and the overrides) with its meaning, then exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// The arguments of `generate`.
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// A Hugging Face folder, a .gguf file or a folder of this project.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A prompt (repeatable; all are generated as one batch).
+    #[arg(long, required = true)]
+    pub prompt: Vec<String>,
+    /// Render each prompt as one user message with the model's chat template.
+    #[arg(long)]
+    pub chat: bool,
+    /// New tokens per prompt.
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// Sampling temperature; 0 is greedy.
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f32,
+    /// Keep the k most likely tokens (unset: all).
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Nucleus sampling mass.
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f32,
+    /// Seed of the sampler.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The arguments of `eval`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A reward model folder written by `rlhf reward` (`<out>/model`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The preference file (JSONL, plain or gzip).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// `pairwise`, `soft_pairwise` or `hh`.
+    #[arg(long, default_value = "pairwise")]
+    pub format: String,
+    /// Use at most this many records; 0: all.
+    #[arg(long, default_value_t = 0)]
+    pub max_records: usize,
+    /// Longest prompt in tokens (BOS included).
+    #[arg(long, default_value_t = 512)]
+    pub max_prompt_len: usize,
+    /// Longest completion in tokens (EOS included).
+    #[arg(long, default_value_t = 512)]
+    pub max_completion_len: usize,
+    /// Pairs scored at a time.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Calibration bins.
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Sft(args) => train_command::<SftRunConfig, _, _, _>(&args, policy_opt::sft::run),
+        Command::Reward(args) => {
+            train_command::<RewardRunConfig, _, _, _>(&args, reward_model::run)
+        }
+        Command::Dpo(args) => train_command::<DpoRunConfig, _, _, _>(&args, policy_opt::dpo::run),
+        Command::Generate(args) => generate_command(&args),
+        Command::Eval(args) => eval_command(&args),
+    }
+}
+
+fn eval_command(args: &EvalArgs) -> Result<(), CliError> {
+    let format: PairFormat =
+        Value::String(args.format.clone())
+            .try_into()
+            .map_err(|_| CliError::Override {
+                arg: format!("--format {}", args.format),
+                message: "expected pairwise, soft_pairwise or hh".into(),
+            })?;
+    let data = PairDataConfig {
+        path: args.data.clone(),
+        format,
+        max_records: args.max_records,
+        max_prompt_len: args.max_prompt_len,
+        max_completion_len: args.max_completion_len,
+        ..PairDataConfig::default()
+    };
+    let device = lm::select_device()?;
+    let report =
+        reward_model::evaluate_file(&args.model, &data, args.batch_size, args.bins, &device)?;
+    match serde_json::to_string_pretty(&report) {
+        Ok(json) => println!("{json}"),
+        Err(e) => eprintln!("(the report could not be printed: {e})"),
+    }
+    Ok(())
+}
+
+/// Loads, validates and runs one method, then prints its report as JSON.
+fn train_command<C, R, E, F>(args: &ConfigArgs, run: F) -> Result<(), CliError>
+where
+    F: FnOnce(&C, &Device) -> Result<R, E>,
+    C: RunConfig,
+    R: Serialize,
+    CliError: From<E>,
+{
+    let loaded = load::<C>(args.config.as_deref(), &args.set)?;
+    if args.print_config {
+        print!("{}", print_config(&loaded.config)?);
+        return Ok(());
+    }
+    loaded.validate()?;
+    let device = lm::select_device()?;
+    let report = run(&loaded.config, &device)?;
+    match serde_json::to_string_pretty(&report) {
+        Ok(json) => println!("{json}"),
+        Err(e) => eprintln!("(the report could not be printed: {e})"),
+    }
+    Ok(())
+}
+
+fn generate_command(args: &GenerateArgs) -> Result<(), CliError> {
+    let bad = CliError::Generate;
+    if !(args.temperature.is_finite() && args.temperature >= 0.0) {
+        return Err(bad(format!(
+            "--temperature: expected a number ≥ 0, got {}",
+            args.temperature
+        )));
+    }
+    if !(args.top_p > 0.0 && args.top_p <= 1.0) {
+        return Err(bad(format!(
+            "--top-p: expected a number in (0, 1], got {}",
+            args.top_p
+        )));
+    }
+    let device = lm::select_device()?;
+    let bundle = load_bundle(&args.model, &device)?;
+    let tokenizer = &bundle.tokenizer;
+    let template = if args.chat {
+        pref_data::model_chat_template(bundle.tokenizer_config.as_deref())
+            .map_err(|e| bad(e.to_string()))?
+    } else {
+        ChatTemplate::Plain
+    };
+    let texts: Vec<String> = args
+        .prompt
+        .iter()
+        .map(|p| {
+            if args.chat {
+                template
+                    .render_prompt(&Text::Chat(vec![Message::new("user", p.as_str())]))
+                    .map_err(|e| bad(e.to_string()))
+            } else {
+                Ok(p.clone())
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let bos = &tokenizer.special_tokens().bos;
+    let opts = EncodeOptions {
+        add_bos: bundle.add_bos && !texts.iter().any(|t| t.starts_with(bos.as_str())),
+        truncation: TruncationSide::Left,
+        padding: PaddingSide::Left,
+        ..EncodeOptions::default()
+    };
+    let enc = tokenizer
+        .encode_batch(&texts, &opts)
+        .map_err(|e| bad(e.to_string()))?;
+    let (b, t) = (enc.len(), enc.seq_len());
+    let ids: Vec<i64> = enc.ids.iter().flatten().map(|&x| x as i64).collect();
+    let mask: Vec<i64> = enc
+        .attention_mask
+        .iter()
+        .flatten()
+        .map(|&x| x as i64)
+        .collect();
+    let tensor = |v: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v, [b, t]), &device);
+    let sampling = if args.temperature == 0.0 {
+        SamplingConfig::greedy()
+    } else {
+        SamplingConfig {
+            temperature: args.temperature,
+            top_k: args.top_k,
+            top_p: args.top_p,
+        }
+    };
+    let config = GenerationConfig {
+        sampling,
+        seed: args.seed,
+        ..bundle
+            .generation
+            .apply(GenerationConfig::new(args.max_new_tokens))
+    };
+    let out = generate(&bundle.model, tensor(ids), tensor(mask), &config)?;
+    for (prompt, completion) in args.prompt.iter().zip(&out.completions) {
+        let text = tokenizer
+            .decode(completion, true)
+            .map_err(|e| bad(e.to_string()))?;
+        println!("### {prompt}\n{text}\n");
+    }
+    Ok(())
+}

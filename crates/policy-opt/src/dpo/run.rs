@@ -1,0 +1,170 @@
+//! [`run`]: a whole DPO run from a [`DpoRunConfig`] — model bundle, data pipeline,
+//! reference, training, held-out figures before and after, the trained model and a report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use lm::LanguageModel;
+use lm::checkpoint::save_bundle;
+use pref_data::{PairBatches, load_pair_data};
+use serde::Serialize;
+
+use super::data::DpoBatches;
+use super::method::{Dpo, train_dpo};
+use super::reference::ReferenceCache;
+use super::run_config::{DPO_DEFAULT_LR, DpoRunConfig, ReferenceMode};
+use crate::run_error::{RunError, create_dir, load_model, metric_map, write_report};
+use crate::train::{ConfigError, evaluate};
+
+/// What a DPO run did; also written to `<out>/report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DpoReport {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The trained model's folder (`<out>/model`), loadable by
+    /// [`lm::checkpoint::load_bundle`].
+    pub model_dir: PathBuf,
+    /// Training pairs and held-out pairs.
+    pub train_pairs: usize,
+    /// Held-out pairs (0 without a held-out split).
+    pub valid_pairs: usize,
+    /// What the reader skipped.
+    pub read_report: String,
+    /// What tokenisation cut or dropped (training split).
+    pub tokenize_report: String,
+    /// Optimizer steps in total, and the step this process resumed from.
+    pub steps: usize,
+    /// The step the run resumed from (0 for a fresh run).
+    pub resumed_from: usize,
+    /// Held-out loss and DPO metrics (`rewards/accuracies`, `rewards/margins`, ...) of the
+    /// initial policy; empty without a held-out split.
+    pub before: BTreeMap<String, f64>,
+    /// The same after training.
+    pub after: BTreeMap<String, f64>,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+}
+
+/// Runs DPO as `config` says on `device` (the plain device; training uses its autodiff
+/// form): validates the config, loads the model bundle (`config.model`) as policy and
+/// reference, runs the data pipeline, scores the held-out pairs, trains
+/// ([`train_dpo`]: checkpoints, `metrics.jsonl`, `curves.png` in `config.out`, resumed when
+/// the folder holds checkpoints), scores again, and saves the policy with its tokenizer in
+/// `<out>/model` and the report in `<out>/report.json`.
+///
+/// ```no_run
+/// use policy_opt::dpo::{DpoRunConfig, run};
+/// let mut config = DpoRunConfig::default();           // TRL's defaults
+/// config.model = "runs/sft/model".into();
+/// config.data.path = "prefs.jsonl".into();
+/// let report = run(&config, &lm::select_device()?)?;
+/// println!("held-out reward accuracy {:?}", report.after.get("rewards/accuracies"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError> {
+    config.validate()?;
+    let t0 = Instant::now();
+    let loss = config.loss.init().map_err(|e| {
+        RunError::Config(ConfigError {
+            field: "loss".into(),
+            message: e.to_string(),
+        })
+    })?;
+    let (bundle, template) = load_model(&config.model, device)?;
+    let train_cfg = &config.train;
+    let data = load_pair_data(
+        &config.data,
+        &bundle.tokenizer,
+        &template,
+        bundle.add_bos,
+        train_cfg.batch_size,
+        train_cfg.seed,
+    )?;
+    create_dir(&config.out)?;
+    let policy = bundle.model;
+    let reference = policy.valid();
+    let (method, train_data, valid_data) = if !loss.needs_reference() {
+        let valid = data.valid.map(DpoBatches::new);
+        (Dpo::new(loss), DpoBatches::new(data.train), valid)
+    } else {
+        match config.reference {
+            ReferenceMode::Frozen => {
+                let valid = data.valid.map(DpoBatches::new);
+                let method = Dpo::with_frozen_reference(loss, &reference);
+                (method, DpoBatches::new(data.train), valid)
+            }
+            ReferenceMode::Cached => {
+                let cached = |name: &str, pairs: PairBatches| {
+                    cached_batches(&config.out.join(name), &reference, pairs, device)
+                };
+                let train = cached("ref_logps_train.json", data.train)?;
+                let valid = match data.valid {
+                    Some(v) => Some(cached("ref_logps_valid.json", v)?),
+                    None => None,
+                };
+                (Dpo::new(loss), train, valid)
+            }
+        }
+    };
+    let held_out = |model: &LanguageModel| -> Result<BTreeMap<String, f64>, RunError> {
+        match &valid_data {
+            Some(v) => Ok(metric_map(evaluate(&method, model, v, None, device)?)),
+            None => Ok(BTreeMap::new()),
+        }
+    };
+    let before = held_out(&reference)?;
+    let outcome = train_dpo(
+        &method,
+        policy,
+        &train_data,
+        valid_data.as_ref(),
+        &train_cfg.trainer_config(DPO_DEFAULT_LR),
+        &config.out,
+        device,
+    )?;
+    let trained = outcome.model.valid();
+    let after = held_out(&trained)?;
+    let model_dir = config.out.join("model");
+    save_bundle(
+        &trained,
+        &bundle.tokenizer,
+        bundle.add_bos,
+        bundle.tokenizer_config.as_deref(),
+        &model_dir,
+    )
+    .map_err(|e| RunError::Write {
+        path: model_dir.clone(),
+        message: e.to_string(),
+    })?;
+    let report = DpoReport {
+        run_dir: config.out.clone(),
+        model_dir,
+        train_pairs: train_data.pair_batches().pairs().len(),
+        valid_pairs: valid_data
+            .as_ref()
+            .map_or(0, |v| v.pair_batches().pairs().len()),
+        read_report: data.read_report,
+        tokenize_report: data.train_report.to_string(),
+        steps: train_cfg.steps,
+        resumed_from: outcome.resumed_from,
+        before,
+        after,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    write_report(&report, &config.out.join("report.json"))?;
+    Ok(report)
+}
+
+/// Batches whose reference log-probs are read from (or computed into) `path`.
+fn cached_batches(
+    path: &Path,
+    reference: &LanguageModel,
+    pairs: PairBatches,
+    device: &Device,
+) -> Result<DpoBatches, RunError> {
+    let (cache, _computed) = ReferenceCache::load_or_compute(path, reference, &pairs, device)?;
+    Ok(DpoBatches::with_cache(pairs, cache)?)
+}

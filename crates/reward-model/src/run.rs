@@ -1,0 +1,205 @@
+//! [`run`]: a whole reward-model run from a [`RewardRunConfig`] — backbone bundle, data
+//! pipeline, held-out accuracy/margin/calibration before and after, the trained model with
+//! its tokenizer and reward normaliser, and a report.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use lm::checkpoint::{ModelBundle, load_bundle, save_tokenizer};
+use lm::{LanguageModel, LmError};
+use pref_data::{BatchSource, PairBatch, PairBatches, PipelineError, TemplateError};
+use serde::Serialize;
+use train::{ConfigError, TrainError, train};
+
+use crate::error::RmError;
+use crate::eval::{EvalReport, evaluate_scores, score_pairs};
+use crate::method::PairwiseRm;
+use crate::model::{RewardModel, ScalarRewardModel};
+use crate::normalize::RewardNormalizer;
+use crate::run_config::{REWARD_DEFAULT_LR, RewardRunConfig};
+
+/// Why a reward-model run failed; every message names the field, file or step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RewardRunError {
+    /// A configuration value is out of its domain (checked before any loading).
+    #[error("invalid config: {0}")]
+    Config(#[from] ConfigError),
+    /// The backbone could not be loaded, or is of a family the run cannot save.
+    #[error("model {}: {source}", path.display())]
+    Model {
+        /// The model path of the configuration.
+        path: PathBuf,
+        /// Why.
+        source: LmError,
+    },
+    /// The model's chat template does not load.
+    #[error("chat template: {0}")]
+    Template(#[from] TemplateError),
+    /// Reading, splitting, tokenising or batching the data failed.
+    #[error("data: {0}")]
+    Data(#[from] PipelineError),
+    /// Building, evaluating or saving the reward model failed.
+    #[error(transparent)]
+    Rm(#[from] RmError),
+    /// The training loop failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+/// What a reward-model run did; also written to `<out>/report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RewardReport {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The trained model's folder (`<out>/model`), loadable by [`ScalarRewardModel::load`].
+    pub model_dir: PathBuf,
+    /// Training pairs.
+    pub train_pairs: usize,
+    /// Held-out pairs (0 without a held-out split).
+    pub valid_pairs: usize,
+    /// What the reader skipped.
+    pub read_report: String,
+    /// What tokenisation cut or dropped (training split).
+    pub tokenize_report: String,
+    /// Optimizer steps in total.
+    pub steps: usize,
+    /// The step the run resumed from (0 for a fresh run).
+    pub resumed_from: usize,
+    /// Held-out accuracy, margin, ECE and reward statistics of the untrained head.
+    pub before: Option<EvalReport>,
+    /// The same after training.
+    pub after: Option<EvalReport>,
+    /// Mean and count of the rewards the normaliser was fitted on (held-out pairs, else
+    /// training pairs), saved as `model/normalizer.json`.
+    pub normalizer: RewardNormalizer,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+}
+
+/// Trains a reward model as `config` says on `device` (the plain device): validates the
+/// config, loads the backbone bundle, runs the data pipeline, puts a seeded scalar head on
+/// the backbone (lowest `freeze_layers` blocks frozen), evaluates the held-out pairs,
+/// trains with the pairwise loss in the shared loop (checkpoints, `metrics.jsonl`,
+/// `curves.png` in `config.out`, resumed when the folder holds checkpoints), evaluates
+/// again, fits the reward normaliser and saves everything in `<out>/model`.
+///
+/// ```no_run
+/// use reward_model::{RewardRunConfig, run};
+/// let mut config = RewardRunConfig::default();       // TRL's defaults
+/// config.model = "runs/sft/model".into();
+/// config.data.path = "prefs.jsonl".into();
+/// let report = run(&config, &lm::select_device()?)?;
+/// println!("held-out accuracy {:?}", report.after.map(|r| r.accuracy));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, RewardRunError> {
+    config.validate()?;
+    let t0 = Instant::now();
+    let method = PairwiseRm::new(&config.loss)?;
+    let ad = device.clone().autodiff();
+    let model_err = |source| RewardRunError::Model {
+        path: config.model.clone(),
+        source,
+    };
+    let ModelBundle {
+        model,
+        tokenizer,
+        add_bos,
+        tokenizer_config,
+        ..
+    } = load_bundle(&config.model, &ad).map_err(model_err)?;
+    let LanguageModel::Transformer(backbone) = model else {
+        return Err(model_err(LmError::Config {
+            field: "model",
+            reason: "a reward model over Gemma 3 cannot be saved yet".into(),
+        }));
+    };
+    let template = pref_data::model_chat_template(tokenizer_config.as_deref())?;
+    let train_cfg = &config.train;
+    let data = pref_data::load_pair_data(
+        &config.data,
+        &tokenizer,
+        &template,
+        add_bos,
+        train_cfg.batch_size,
+        train_cfg.seed,
+    )?;
+    std::fs::create_dir_all(&config.out).map_err(|e| RmError::Io {
+        path: config.out.clone(),
+        message: e.to_string(),
+    })?;
+    let model =
+        ScalarRewardModel::new(backbone, train_cfg.seed, &ad).freeze_lower(config.freeze_layers)?;
+    let bins = config.calibration_bins;
+    let held_out = |m: &ScalarRewardModel<lm::Transformer>| -> Result<Option<EvalReport>, RmError> {
+        match &data.valid {
+            Some(v) => Ok(Some(evaluate_scores(&score_pairs(m, v, device), bins)?)),
+            None => Ok(None),
+        }
+    };
+    let before = held_out(&model.valid())?;
+    let valid = data
+        .valid
+        .as_ref()
+        .map(|v| v as &dyn BatchSource<Batch = PairBatch>);
+    let outcome = train(
+        &method,
+        model,
+        &data.train,
+        valid,
+        &train_cfg.trainer_config(REWARD_DEFAULT_LR),
+        &config.out,
+        device,
+    )?;
+    let trained = outcome.model.valid();
+    let after = held_out(&trained)?;
+    let normalizer = fit_normalizer(&trained, data.valid.as_ref().unwrap_or(&data.train), device);
+    let model_dir = config.out.join("model");
+    trained.save(&model_dir)?;
+    save_tokenizer(&tokenizer, add_bos, tokenizer_config.as_deref(), &model_dir)
+        .map_err(RmError::from)?;
+    normalizer.save(&model_dir.join("normalizer.json"))?;
+    let report = RewardReport {
+        run_dir: config.out.clone(),
+        model_dir,
+        train_pairs: data.train.pairs().len(),
+        valid_pairs: data.valid.as_ref().map_or(0, |v| v.pairs().len()),
+        read_report: data.read_report.clone(),
+        tokenize_report: data.train_report.to_string(),
+        steps: train_cfg.steps,
+        resumed_from: outcome.resumed_from,
+        before,
+        after,
+        normalizer,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    let path = config.out.join("report.json");
+    let bytes = serde_json::to_vec_pretty(&report).map_err(|e| RmError::Io {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    rlhf_core::write_atomic(&path, &bytes).map_err(|e| RmError::Io {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(report)
+}
+
+/// Reward statistics of both completions of every pair of `data`.
+fn fit_normalizer<M: RewardModel>(
+    model: &M,
+    data: &PairBatches,
+    device: &Device,
+) -> RewardNormalizer {
+    let scores = score_pairs(model, data, device);
+    let all: Vec<f32> = scores
+        .chosen
+        .iter()
+        .chain(&scores.rejected)
+        .copied()
+        .collect();
+    RewardNormalizer::fit(&all)
+}
