@@ -62,7 +62,8 @@ struct Args {
     #[arg(long, default_value_t = 270)]
     vocab: usize,
     /// GRPO learning rate and questions per iteration (8 answers sampled for each).
-    #[arg(long, default_value_t = 1e-3)]
+    /// (1e-3 collapsed the policy's entropy within 50 iterations and lost accuracy.)
+    #[arg(long, default_value_t = 3e-4)]
     lr: f64,
     #[arg(long, default_value_t = 16)]
     prompts: usize,
