@@ -71,6 +71,18 @@ unsafe fn matmul(
     }
 }
 
+/// The bias-free logits `u[i, j] = h[i]·w[j]` of `rows` hidden rows against `vb` vocabulary
+/// rows, into `u` (`rows × vb`, row-major): the block both the forward pass and the
+/// backward's recomputation work on.
+///
+/// # Safety
+/// `h` must view `rows × d` and `w` (vocabulary-major) `vb × d` valid floats.
+unsafe fn logits_block(u: &mut [f32], rows: usize, vb: usize, d: usize, h: View, w: View) {
+    debug_assert_eq!(u.len(), rows * vb);
+    // SAFETY: `u` holds rows × vb floats; the views are valid by the caller's contract.
+    unsafe { matmul(rows, vb, d, u.as_mut_ptr(), vb as isize, 1, false, h, w.t()) }
+}
+
 /// The weight as a vocabulary-major `[V, d]` view, whatever its stored orientation.
 fn weight_view(w: &FlexTensor, spec: &HeadSpec) -> (View, usize, usize) {
     let shape = w.layout().shape();
@@ -162,20 +174,8 @@ pub(super) fn forward(
         for v0 in (0..vocab).step_by(vb_max) {
             let vb = vb_max.min(vocab - v0);
             let u = &mut buf[..rows * vb];
-            // SAFETY: `u` holds rows × vb floats; the views stay inside h and w.
-            unsafe {
-                matmul(
-                    rows,
-                    vb,
-                    d,
-                    u.as_mut_ptr(),
-                    vb as isize,
-                    1,
-                    false,
-                    hv.at(r0, 0),
-                    wv.at(v0, 0).t(),
-                )
-            };
+            // SAFETY: the views stay inside h (rows r0 ..) and w (rows v0 ..).
+            unsafe { logits_block(u, rows, vb, d, hv.at(r0, 0), wv.at(v0, 0)) };
             let bias = bs.map(|b| &b[v0..v0 + vb]);
             u.par_chunks_mut(vb)
                 .zip(state.par_iter_mut())
@@ -281,20 +281,8 @@ pub(super) fn backward(
         for v0 in (0..vocab).step_by(vb_max) {
             let vb = vb_max.min(vocab - v0);
             let u = &mut buf[..rows * vb];
-            // SAFETY: `u` holds rows × vb floats; the views stay inside ha and w.
-            unsafe {
-                matmul(
-                    rows,
-                    vb,
-                    d,
-                    u.as_mut_ptr(),
-                    vb as isize,
-                    1,
-                    false,
-                    hv.at(r0, 0),
-                    wv.at(v0, 0).t(),
-                )
-            };
+            // SAFETY: the views stay inside ha (rows r0 ..) and w (rows v0 ..).
+            unsafe { logits_block(u, rows, vb, d, hv.at(r0, 0), wv.at(v0, 0)) };
             let bias = bs.map(|b| &b[v0..v0 + vb]);
             u.par_chunks_mut(vb).enumerate().for_each(|(i, row)| {
                 let r = active[r0 + i];
