@@ -295,16 +295,19 @@ fn with_gemma_peer(args: &Args, mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-/// Synthetic pairs: `pairs` records of `prompt_len` + `completion_len` ids each.
-fn synthetic(args: &Args) -> Vec<TokenizedPair> {
+/// Synthetic pairs: `n` records of `prompt_len` + `completion_len` ids drawn from `ids`.
+fn synthetic(args: &Args, n: usize, ids: std::ops::Range<u32>) -> Vec<TokenizedPair> {
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let v = args.vocab as u32;
-    let mut ids = |n: usize| (0..n).map(|_| rng.random_range(1..v)).collect::<Vec<u32>>();
-    (0..args.pairs)
+    let mut draw = |k: usize| {
+        (0..k)
+            .map(|_| rng.random_range(ids.clone()))
+            .collect::<Vec<u32>>()
+    };
+    (0..n)
         .map(|i| TokenizedPair {
-            prompt: ids(args.prompt_len),
-            chosen: ids(args.completion_len),
-            rejected: ids(args.completion_len),
+            prompt: draw(args.prompt_len),
+            chosen: draw(args.completion_len),
+            rejected: draw(args.completion_len),
             p_chosen: 1.0,
             margin: None,
             weight: 1.0,
@@ -331,7 +334,7 @@ fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
     let mut model = Transformer::new(&config, args.seed, &ad).map_err(|e| err(&e))?;
     let n_params = config.num_params();
     let data = PairBatches::new(
-        synthetic(args),
+        synthetic(args, args.pairs, 1..args.vocab as u32),
         0,
         &BatchConfig {
             batch_size: args.pairs,
@@ -443,23 +446,8 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     };
     let n = args.pairs * (args.iters + 1);
     let tok = if args.synthetic {
-        let mut rng = StdRng::seed_from_u64(args.seed);
-        let mut ids = |k: usize| {
-            (0..k)
-                .map(|_| rng.random_range(1000..20000))
-                .collect::<Vec<u32>>()
-        };
-        (0..n)
-            .map(|i| TokenizedPair {
-                prompt: ids(args.prompt_len),
-                chosen: ids(args.completion_len),
-                rejected: ids(args.completion_len),
-                p_chosen: 1.0,
-                margin: None,
-                weight: 1.0,
-                group: i,
-            })
-            .collect()
+        // Ids from the ordinary part of the Gemma vocabulary (1000..20000), as the peers draw theirs.
+        synthetic(args, n, 1000..20000)
     } else {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let hh = locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")
