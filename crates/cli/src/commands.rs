@@ -1,5 +1,6 @@
-//! The subcommands: `sft`, `reward`, `dpo` (a config file, overrides, validation, the
-//! library's entry point, the report) and `generate`.
+//! The subcommands: `sft`, `reward`, `dpo`, `ppo`, `grpo`, `rloo`, `rft` (a config file,
+//! overrides, validation, the library's entry point, the report), `generate`, `eval` and
+//! `eval-policy`.
 
 use std::path::PathBuf;
 
@@ -18,6 +19,9 @@ use toml::Value;
 use crate::config_file::load;
 use crate::error::CliError;
 use crate::method::RunConfig;
+use crate::online::{
+    EvalPolicyCommand, GrpoCommand, OnlineCommand, PpoCommand, RftCommand, RlooCommand,
+};
 use crate::print::print_config;
 
 /// The `rlhf` command line.
@@ -25,8 +29,9 @@ use crate::print::print_config;
 #[command(
     name = "rlhf",
     version,
-    about = "Align language models: SFT, reward models, DPO, generation, evaluation",
-    long_about = "Align language models: SFT, reward models, DPO, generation, evaluation.\n\n\
+    about = "Align language models: SFT, reward models, DPO, PPO, GRPO, RLOO, RFT, generation, evaluation",
+    long_about = "Align language models: SFT, reward models, DPO, PPO, GRPO, RLOO, RFT, generation, \
+                  evaluation.\n\n\
                   Each training command reads a TOML file (--config), applies --set \
                   overrides, validates everything before loading anything, and writes its \
                   run folder (checkpoints, metrics.jsonl, curves.png, report.json, model/); \
@@ -48,10 +53,33 @@ pub enum Command {
     Reward(ConfigArgs),
     /// DPO and its family (IPO, SimPO, ORPO, ...) on preference pairs.
     Dpo(ConfigArgs),
+    /// PPO with a KL penalty against the starting model and a reward model (RLHF).
+    Ppo(ConfigArgs),
+    /// GRPO: group-relative advantages of several samples per prompt.
+    Grpo(ConfigArgs),
+    /// RLOO: a leave-one-out baseline over several samples per prompt.
+    Rloo(ConfigArgs),
+    /// Reinforcement fine-tuning: GRPO rewarded by OpenAI-style graders.
+    Rft(ConfigArgs),
     /// Completions of prompts by a model folder or GGUF file.
     Generate(GenerateArgs),
     /// A saved reward model's accuracy, margin and calibration on a preference file.
     Eval(EvalArgs),
+    /// A saved policy's reward and KL to its reference on the held-out prompts of an online
+    /// run's configuration (`ppo`, `grpo`, `rloo` or `rft` file).
+    EvalPolicy(EvalPolicyArgs),
+}
+
+/// The arguments of `eval-policy`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalPolicyArgs {
+    /// The policy to evaluate: a model folder (e.g. `runs/ppo/model`) or a .gguf file.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// The online run's configuration: its `model` is the reference, its `[prompts]`,
+    /// `[reward]`, `eval_prompts` and `[train.rollout]` are used.
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// The arguments of a training command.
@@ -135,9 +163,26 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             train_command::<RewardRunConfig, _, _, _>(&args, reward_model::run)
         }
         Command::Dpo(args) => train_command::<DpoRunConfig, _, _, _>(&args, policy_opt::dpo::run),
+        Command::Ppo(args) => train_command::<PpoCommand, _, _, _>(&args, online_run),
+        Command::Grpo(args) => train_command::<GrpoCommand, _, _, _>(&args, online_run),
+        Command::Rloo(args) => train_command::<RlooCommand, _, _, _>(&args, online_run),
+        Command::Rft(args) => train_command::<RftCommand, _, _, _>(&args, online_run),
+        Command::EvalPolicy(args) => {
+            let policy = args.policy.clone();
+            train_command::<EvalPolicyCommand, _, _, _>(&args.config, move |c, device| {
+                policy_opt::online::evaluate_run(&c.0, &policy, device).map(|e| e.summary())
+            })
+        }
         Command::Generate(args) => generate_command(&args),
         Command::Eval(args) => eval_command(&args),
     }
+}
+
+fn online_run<C: OnlineCommand>(
+    config: &C,
+    device: &Device,
+) -> Result<policy_opt::online::OnlineReport, policy_opt::RunError> {
+    policy_opt::online::run(config.run_config(), device)
 }
 
 fn eval_command(args: &EvalArgs) -> Result<(), CliError> {

@@ -62,7 +62,7 @@ pub fn load<C: RunConfig>(path: Option<&Path>, sets: &[String]) -> Result<Loaded
                 path: path.to_path_buf(),
                 source,
             })?;
-            let config: C = parse(&text, path)?;
+            let config: C = parse_over_defaults(&text, path)?;
             (config, Some(text))
         }
         None => (C::default(), None),
@@ -94,6 +94,47 @@ pub fn parse<C: DeserializeOwned>(text: &str, path: &Path) -> Result<C, CliError
         path: path.to_path_buf(),
         message: e.to_string().trim_end().to_string(),
     })
+}
+
+/// Reads `text` (the file `path`) over the method's defaults: the file's tables are merged
+/// key by key into [`RunConfig::default`]'s, so a file that sets one key of `[train]` keeps
+/// the command's own defaults for the rest (`rlhf ppo`'s algorithm is PPO even when the
+/// file has a `[train]` table without `[train.algorithm]`); a table whose `kind` differs
+/// from the default's replaces it whole. Unknown keys and wrong types are errors with
+/// toml's line and column.
+pub fn parse_over_defaults<C: RunConfig>(text: &str, path: &Path) -> Result<C, CliError> {
+    let strict = parse::<C>(text, path);
+    let file: Table = match text.parse() {
+        Ok(t) => t,
+        Err(_) => return strict,
+    };
+    let mut merged = to_table(&C::default())?;
+    merge(&mut merged, file);
+    match (Value::Table(merged).try_into::<C>(), strict) {
+        (Ok(config), _) => Ok(config),
+        (Err(_), Err(e)) => Err(e),
+        (Err(e), Ok(_)) => Err(CliError::ParseConfig {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        }),
+    }
+}
+
+/// Merges `over` into `base`: tables key by key, anything else replaced; a table whose
+/// `kind` differs from `base`'s replaces it whole (another variant of a tagged enum).
+pub fn merge(base: &mut Table, over: Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(b)), Value::Table(o))
+                if o.get("kind").is_none_or(|k| b.get("kind") == Some(k)) =>
+            {
+                merge(b, o)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
 }
 
 /// `config` as a TOML table.
@@ -143,6 +184,10 @@ pub fn apply_set(table: &mut Table, arg: &str) -> Result<(), CliError> {
                 )));
             }
         };
+    }
+    // Switching a tagged table to another variant drops the old variant's keys.
+    if *last == "kind" && at.get("kind").is_some_and(|k| *k != value) {
+        at.clear();
     }
     at.insert(last.to_string(), value);
     Ok(())
@@ -222,6 +267,19 @@ mod tests {
     }
 
     #[test]
+    fn files_merge_into_the_defaults_and_a_new_kind_replaces_the_table() {
+        let mut base: Table =
+            toml::from_str("a = 1\n[t]\nx = 1\ny = 2\n[t.alg]\nkind = \"p\"\nk = 1\n").unwrap();
+        let over: Table = toml::from_str("[t]\ny = 3\n[t.alg]\nkind = \"g\"\nb = 2\n").unwrap();
+        merge(&mut base, over);
+        assert_eq!(base["a"], Value::Integer(1));
+        assert_eq!(base["t"]["x"], Value::Integer(1));
+        assert_eq!(base["t"]["y"], Value::Integer(3));
+        assert!(base["t"]["alg"].get("k").is_none());
+        assert_eq!(base["t"]["alg"]["b"], Value::Integer(2));
+    }
+
+    #[test]
     fn overrides_parse_toml_values_or_strings() {
         let mut t = Table::new();
         apply_set(&mut t, "train.steps=10").unwrap();
@@ -231,6 +289,15 @@ mod tests {
         assert_eq!(t["model"], Value::String("runs/sft/model".into()));
         assert!(t["loss"]["loss_types"].is_array());
         assert!(apply_set(&mut t, "novalue").is_err());
+        apply_set(&mut t, "kl.kind=fixed").unwrap();
+        apply_set(&mut t, "kl.beta=0.1").unwrap();
+        apply_set(&mut t, "kl.kind=fixed").unwrap();
+        assert_eq!(t["kl"]["beta"], Value::Float(0.1), "same kind: kept");
+        apply_set(&mut t, "kl.kind=adaptive").unwrap();
+        assert!(
+            t["kl"].get("beta").is_none(),
+            "another kind: the old keys go"
+        );
         assert!(apply_set(&mut t, "model.x=1").is_err());
     }
 }

@@ -14,8 +14,14 @@ pub trait RunConfig: Serialize + DeserializeOwned + Default + Clone {
     const NAME: &'static str;
     /// Checks every field before any loading.
     fn validate(&self) -> Result<(), ConfigError>;
-    /// One line of documentation per key (dotted), with its default and source.
+    /// One line of documentation per key (dotted), with its default and source: exactly the
+    /// keys of the default configuration (the tests check it).
     fn docs() -> Vec<(String, &'static str)>;
+    /// Documentation of keys that only appear when a file switches a tagged table to
+    /// another `kind` (an adaptive KL controller, a grader reward); none by default.
+    fn other_variant_docs() -> Vec<(String, &'static str)> {
+        Vec::new()
+    }
 }
 
 impl RunConfig for SftRunConfig {
@@ -60,7 +66,8 @@ impl RunConfig for DpoRunConfig {
     }
 }
 
-fn keys(prefix: &str, docs: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+/// `docs` with `prefix` before each key.
+pub(crate) fn keys(prefix: &str, docs: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
     docs.iter()
         .map(|(k, d)| (format!("{prefix}{k}"), *d))
         .collect()

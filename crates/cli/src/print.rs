@@ -17,6 +17,7 @@ pub fn print_config<C: RunConfig>(config: &C) -> Result<String, CliError> {
         CliError::Generate(format!("the configuration cannot be written as TOML: {e}"))
     })?;
     let docs = C::docs();
+    let extra = C::other_variant_docs();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -52,7 +53,9 @@ pub fn print_config<C: RunConfig>(config: &C) -> Result<String, CliError> {
             let doc = docs
                 .iter()
                 .find(|(k, _)| *k == full)
-                .map_or(UNDOCUMENTED, |(_, d)| *d);
+                .map(|(_, d)| *d)
+                .or_else(|| extra.iter().find(|(k, _)| *k == full).map(|(_, d)| *d))
+                .unwrap_or(UNDOCUMENTED);
             let _ = writeln!(out, "# {doc}");
             seen.insert(full);
         }

@@ -11,7 +11,7 @@ use policy_opt::dpo::DpoRunConfig;
 use policy_opt::sft::SftRunConfig;
 use reward_model::RewardRunConfig;
 use rlhf_cli::print::UNDOCUMENTED;
-use rlhf_cli::{RunConfig, load, print_config};
+use rlhf_cli::{GrpoCommand, PpoCommand, RftCommand, RlooCommand, RunConfig, load, print_config};
 
 /// Every dotted key of a configuration's TOML form.
 fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeSet<String>) {
@@ -108,6 +108,17 @@ fn print_config_reads_back_to_the_documented_defaults() {
     check_print_config::<SftRunConfig>(&["model", "train.learning_rate"]);
     check_print_config::<RewardRunConfig>(&["train.learning_rate"]);
     check_print_config::<DpoRunConfig>(&["train.learning_rate", "loss.loss_weights"]);
+    let online = [
+        "critic",
+        "train.max_kl",
+        "train.rollout.top_k",
+        "train.rollout.missing_eos_penalty",
+    ];
+    let with = |extra: &[&'static str]| [&online[..], extra].concat();
+    check_print_config::<PpoCommand>(&with(&["train.algorithm.kl_early_stop"]));
+    check_print_config::<GrpoCommand>(&online);
+    check_print_config::<RlooCommand>(&online);
+    check_print_config::<RftCommand>(&with(&["reward.name"]));
 }
 
 #[test]

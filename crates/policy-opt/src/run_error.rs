@@ -1,5 +1,5 @@
 //! The error of the one-call entry points ([`sft::run`](crate::sft::run()),
-//! [`dpo::run`](crate::dpo::run())) and what they share: loading the model bundle, writing the
+//! [`dpo::run`](crate::dpo::run()), [`online::run`](crate::online::run())) and what they share: loading the model bundle, writing the
 //! report.
 
 use std::collections::BTreeMap;
@@ -48,6 +48,24 @@ pub enum RunError {
     /// The training loop failed.
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// The online loop failed (see [`OnlineError`](crate::online::OnlineError)).
+    #[error(transparent)]
+    Online(#[from] crate::online::OnlineError),
+    /// Preparing prompts or sampling the held-out evaluation failed.
+    #[error(transparent)]
+    Rollout(#[from] crate::rollout::RolloutError),
+    /// The reward of an online run (a reward-model folder, a grader file) could not be
+    /// built.
+    #[error("reward {}: {message}", path.display())]
+    Reward {
+        /// The reward's file or folder.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// PPO's critic (a reward-model folder) could not be loaded.
+    #[error("critic: {0}")]
+    Critic(reward_model::RmError),
     /// Building a fresh model failed.
     #[error(transparent)]
     Lm(#[from] LmError),

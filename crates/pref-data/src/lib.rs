@@ -45,6 +45,7 @@ pub mod jsonl;
 pub mod labelling;
 pub mod locate;
 pub mod pipeline;
+pub mod prompt_data;
 pub mod record;
 pub mod source;
 pub mod split;
@@ -73,6 +74,9 @@ pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use pipeline::{
     InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, held_out_prompts,
     load_pair_data, model_chat_template, read_pair_file,
+};
+pub use prompt_data::{
+    PromptData, PromptDataConfig, PromptFormat, PromptRecord, load_prompt_data, read_prompt_file,
 };
 pub use record::{
     CompletionExample, Message, PreferencePair, PromptExample, RankedExample, RftExample, Text,

@@ -49,6 +49,7 @@ pub mod dense;
 pub mod error;
 pub mod eval;
 mod eval_file;
+mod load;
 pub mod loss;
 pub mod method;
 pub mod model;
@@ -67,6 +68,7 @@ pub use eval::{
     wilson_interval,
 };
 pub use eval_file::evaluate_file;
+pub use load::{FolderReward, NORMALIZER_FILE, load_reward};
 pub use method::{PairwiseRm, RankedRm};
 pub use model::{FreezeLower, RewardModel, ScalarRewardModel};
 pub use normalize::{NormalizedRewardModel, RewardNormalizer};

@@ -129,6 +129,15 @@ impl<R: RewardModel> NormalizedRewardModel<R> {
             std: stats.std()?,
         })
     }
+
+    /// `inner` unchanged (mean 0, std 1): the raw scores behind the same type.
+    pub fn identity(inner: R) -> Self {
+        Self {
+            inner,
+            mean: 0.0,
+            std: 1.0,
+        }
+    }
 }
 
 impl<R: RewardModel> RewardModel for NormalizedRewardModel<R> {

@@ -161,7 +161,7 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
     trained.save(&model_dir)?;
     save_tokenizer(&tokenizer, add_bos, tokenizer_config.as_deref(), &model_dir)
         .map_err(RmError::from)?;
-    normalizer.save(&model_dir.join("normalizer.json"))?;
+    normalizer.save(&model_dir.join(crate::NORMALIZER_FILE))?;
     let report = RewardReport {
         run_dir: config.out.clone(),
         model_dir,

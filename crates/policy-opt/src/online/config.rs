@@ -284,7 +284,8 @@ pub enum OnDivergence {
 pub struct OnlineConfig {
     /// The algorithm (default GRPO).
     pub algorithm: Algorithm,
-    /// Sampling.
+    /// Sampling (default: [`RolloutConfig`]'s, with 8 samples per prompt for GRPO, TRL's
+    /// `num_generations`; see [`OnlineConfig::for_algorithm`]).
     pub rollout: RolloutConfig,
     /// Rollout → update iterations (default 100).
     pub iterations: usize,
@@ -331,7 +332,10 @@ impl Default for OnlineConfig {
     fn default() -> Self {
         Self {
             algorithm: Algorithm::default(),
-            rollout: RolloutConfig::default(),
+            rollout: RolloutConfig {
+                samples_per_prompt: 8,
+                ..RolloutConfig::default()
+            },
             iterations: 100,
             minibatches: 1,
             grad_accum: 1,
@@ -354,6 +358,23 @@ impl Default for OnlineConfig {
 }
 
 impl OnlineConfig {
+    /// The defaults with `algorithm`, sampling as many completions per prompt as its peer
+    /// does by default: PPO and REINFORCE++ 1, GRPO 8 (TRL's `num_generations`), RLOO 2
+    /// (TRL's `num_generations` for RLOO).
+    pub fn for_algorithm(algorithm: Algorithm) -> Self {
+        let samples_per_prompt = match &algorithm {
+            Algorithm::Ppo(_) | Algorithm::ReinforcePp(_) => 1,
+            Algorithm::Grpo(_) => 8,
+            Algorithm::Rloo(_) => 2,
+        };
+        let mut config = Self {
+            algorithm,
+            ..Self::default()
+        };
+        config.rollout.samples_per_prompt = samples_per_prompt;
+        config
+    }
+
     /// Optimizer steps per iteration: `epochs × minibatches`.
     pub fn steps_per_iteration(&self) -> usize {
         self.algorithm.epochs() * self.minibatches

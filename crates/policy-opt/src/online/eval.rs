@@ -29,6 +29,37 @@ pub struct PolicyEval {
     pub samples: Vec<(Sample, f32)>,
 }
 
+/// The figures of a [`PolicyEval`], without its samples.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PolicyEvalSummary {
+    /// Mean reward.
+    pub reward_mean: f64,
+    /// Standard deviation of the rewards.
+    pub reward_std: f64,
+    /// KL to the reference per completion (k1), nats.
+    pub kl: Option<f64>,
+    /// The same with k3.
+    pub kl_k3: Option<f64>,
+    /// Mean completion length in tokens.
+    pub completion_len: f64,
+    /// Fraction of completions that ended with a stop token.
+    pub eos_rate: f64,
+}
+
+impl PolicyEval {
+    /// The figures without the samples.
+    pub fn summary(&self) -> PolicyEvalSummary {
+        PolicyEvalSummary {
+            reward_mean: self.reward_mean,
+            reward_std: self.reward_std,
+            kl: self.kl,
+            kl_k3: self.kl_k3,
+            completion_len: self.completion_len,
+            eos_rate: self.eos_rate,
+        }
+    }
+}
+
 /// Samples `rollout.samples_per_prompt` completions per prompt from `policy` (a `valid()`
 /// copy) with the rollout's sampling settings and seed `seed`, and reports their reward and,
 /// with a `reference`, their KL to it — both under the tempered distributions the online

@@ -3,9 +3,12 @@
 //! - [`config`]: [`OnlineConfig`] and each algorithm's settings ([`Algorithm`]), with TRL's
 //!   and OpenRLHF's defaults;
 //! - [`model`]: [`ActorCritic`], the policy with an optional value head or critic;
-//! - [`run`]: [`train_online`], the loop (rollout → advantages → minibatch epochs on the
-//!   shared [`train::Trainer`] engine → metrics, checkpoints with exact resume);
-//! - [`eval`]: [`evaluate_policy`], reward and KL on held-out prompts.
+//! - [`train_loop`]: [`train_online`], the loop (rollout → advantages → minibatch epochs on
+//!   the shared [`train::Trainer`] engine → metrics, checkpoints with exact resume);
+//! - [`eval`]: [`evaluate_policy`], reward and KL on held-out prompts;
+//! - [`run()`]: the one-call entry point from an [`OnlineRunConfig`] (model folder, prompt
+//!   file, reward, settings), [`run_with_reward`] for any [`rlhf_core::Reward`] made in
+//!   code, and [`evaluate_run`] for saved policies.
 //!
 //! The rollout machinery is [`crate::rollout`], the estimators [`crate::advantage`], the
 //! losses [`crate::objective`]; this module only composes them per algorithm.
@@ -16,13 +19,19 @@ mod estimate;
 pub mod eval;
 mod loss;
 pub mod model;
-pub mod run;
+mod reward_source;
+mod run;
+mod run_config;
+pub mod train_loop;
 
 pub use config::{
     Algorithm, GrpoConfig, LossType, LrDecay, OnDivergence, OnlineConfig, PpoConfig,
     ReinforcePpConfig, RlooConfig,
 };
 pub use error::OnlineError;
-pub use eval::{PolicyEval, evaluate_policy};
+pub use eval::{PolicyEval, PolicyEvalSummary, evaluate_policy};
 pub use model::{ActorCritic, PolicyModule, RlForward, ValueFunction};
-pub use run::{ONLINE_PLOT_KEYS, OnlineInputs, OnlineOutcome, OnlineState, train_online};
+pub use reward_source::{GraderSource, RewardModelSource, RewardSource};
+pub use run::{OnlineReport, SampleComparison, evaluate_run, run, run_with_reward};
+pub use run_config::OnlineRunConfig;
+pub use train_loop::{ONLINE_PLOT_KEYS, OnlineInputs, OnlineOutcome, OnlineState, train_online};

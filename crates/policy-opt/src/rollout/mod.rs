@@ -27,5 +27,5 @@ pub use collect::{Collected, collect, logprobs_in_chunks, stop_tokens};
 pub use config::{OldLogprobs, RolloutConfig};
 pub use error::RolloutError;
 pub use pairs::{RankedPair, sample_ranked_pairs};
-pub use prompts::{PromptOrder, RolloutPrompt, rft_prompts, rollout_prompts};
+pub use prompts::{PromptOrder, RolloutPrompt, record_prompts, rft_prompts, rollout_prompts};
 pub use sample::{Sampled, collate, left_padded, sample_completions};

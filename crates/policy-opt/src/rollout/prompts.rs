@@ -2,7 +2,8 @@
 
 use lm::tokenizer::Tokenizer;
 use pref_data::{
-    ChatTemplate, PromptExample, RftExample, TokenizeConfig, TokenizeReport, tokenize_prompts,
+    ChatTemplate, PromptExample, PromptRecord, RftExample, TokenizeConfig, TokenizeReport,
+    tokenize_prompts,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -33,37 +34,34 @@ pub fn rollout_prompts(
     template: &ChatTemplate,
     cfg: &TokenizeConfig,
 ) -> Result<(Vec<RolloutPrompt>, TokenizeReport), RolloutError> {
-    let (tokenized, report) = tokenize_prompts(examples, tokenizer, template, cfg)
-        .map_err(|e| RolloutError::Prompts(e.to_string()))?;
-    let mut out = Vec::with_capacity(tokenized.len());
-    for t in tokenized {
-        let text = template
-            .render_prompt(&examples[t.group].prompt)
-            .map_err(|e| RolloutError::Prompts(format!("record {}: {e}", t.group)))?;
-        let mut item = Map::new();
-        if let Some(r) = &t.reference {
-            item.insert("reference_answer".into(), Value::String(r.clone()));
-        }
-        out.push(RolloutPrompt {
-            text,
-            ids: t.prompt,
-            item,
-        });
-    }
-    Ok((out, report))
+    let records: Vec<PromptRecord> = examples.iter().cloned().map(Into::into).collect();
+    record_prompts(&records, tokenizer, template, cfg)
 }
 
 /// Tokenises reinforcement-fine-tuning rows ([`RftExample`]: chat messages plus the row's
-/// fields) for rollouts, as [`rollout_prompts`] does; every prompt carries its row's fields as
-/// the item graders read (`{{ item.reference_answer }}` …). Rows dropped by tokenisation
-/// (empty prompts) are counted in the report.
+/// fields) for rollouts, as [`record_prompts`] does; every prompt carries its row's fields as
+/// the item graders read (`{{ item.reference_answer }}` …).
 pub fn rft_prompts(
     rows: &[RftExample],
     tokenizer: &Tokenizer,
     template: &ChatTemplate,
     cfg: &TokenizeConfig,
 ) -> Result<(Vec<RolloutPrompt>, TokenizeReport), RolloutError> {
-    let examples: Vec<PromptExample> = rows
+    let records: Vec<PromptRecord> = rows.iter().cloned().map(Into::into).collect();
+    record_prompts(&records, tokenizer, template, cfg)
+}
+
+/// Tokenises prompt records ([`PromptRecord`], e.g. from [`pref_data::load_prompt_data`])
+/// for rollouts with `pref-data`'s tokenisation (chat template, BOS when `cfg.add_bos`,
+/// keep-end truncation to `cfg.max_prompt_len`); each prompt carries its record's item.
+/// Records dropped by tokenisation (empty prompts) are counted in the report.
+pub fn record_prompts(
+    records: &[PromptRecord],
+    tokenizer: &Tokenizer,
+    template: &ChatTemplate,
+    cfg: &TokenizeConfig,
+) -> Result<(Vec<RolloutPrompt>, TokenizeReport), RolloutError> {
+    let examples: Vec<PromptExample> = records
         .iter()
         .map(|r| PromptExample {
             prompt: r.prompt.clone(),
@@ -75,12 +73,12 @@ pub fn rft_prompts(
     let mut out = Vec::with_capacity(tokenized.len());
     for t in tokenized {
         let text = template
-            .render_prompt(&rows[t.group].prompt)
-            .map_err(|e| RolloutError::Prompts(format!("row {}: {e}", t.group)))?;
+            .render_prompt(&records[t.group].prompt)
+            .map_err(|e| RolloutError::Prompts(format!("record {}: {e}", t.group)))?;
         out.push(RolloutPrompt {
             text,
             ids: t.prompt,
-            item: rows[t.group].item.clone(),
+            item: records[t.group].item.clone(),
         });
     }
     Ok((out, report))
