@@ -22,7 +22,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use policy_opt::sft::SftRunConfig;
 use reward_model::{EvalReport, RewardRunConfig};
 
 #[derive(Parser, Debug)]
@@ -45,6 +44,9 @@ struct Args {
     seed: u64,
 }
 
+#[path = "common/sft_model.rs"]
+mod sft_model;
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() {
@@ -58,22 +60,7 @@ fn run(args: Args) -> Res<()> {
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
-    let model = if args.sft_dir.join("config.json").is_file() {
-        args.sft_dir.clone()
-    } else {
-        let mut sft: SftRunConfig = toml::from_str(include_str!("configs/sft.toml"))?;
-        sft.out = args.out.join("sft");
-        sft.data.path = data.clone();
-        sft.train.seed = args.seed;
-        (sft.train.steps, sft.train.warmup_steps) = (90, 10);
-        (sft.train.eval_every, sft.train.save_every) = (0, 30);
-        println!(
-            "no SFT model in {}: training one (90 steps) into {}",
-            args.sft_dir.display(),
-            sft.out.display()
-        );
-        policy_opt::sft::run(&sft, &device)?.model_dir
-    };
+    let model = sft_model::sft_model(&args.sft_dir, &args.out.join("sft"), &data, &device)?;
     let mut config: RewardRunConfig = toml::from_str(include_str!("configs/reward.toml"))?;
     config.out = args.out;
     config.model = model;

@@ -4,11 +4,10 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
 use lm::checkpoint::load_bundle;
-use lm::tokenizer::{EncodeOptions, PaddingSide, TruncationSide};
-use lm::{GenerationConfig, SamplingConfig, generate};
+use lm::{GenerationConfig, SamplingConfig, generate_text};
 use policy_opt::dpo::DpoRunConfig;
 use policy_opt::sft::SftRunConfig;
 use pref_data::{ChatTemplate, Message, PairDataConfig, PairFormat, Text};
@@ -270,25 +269,6 @@ fn generate_command(args: &GenerateArgs) -> Result<(), CliError> {
             }
         })
         .collect::<Result<_, _>>()?;
-    let bos = &tokenizer.special_tokens().bos;
-    let opts = EncodeOptions {
-        add_bos: bundle.add_bos && !texts.iter().any(|t| t.starts_with(bos.as_str())),
-        truncation: TruncationSide::Left,
-        padding: PaddingSide::Left,
-        ..EncodeOptions::default()
-    };
-    let enc = tokenizer
-        .encode_batch(&texts, &opts)
-        .map_err(|e| bad(e.to_string()))?;
-    let (b, t) = (enc.len(), enc.seq_len());
-    let ids: Vec<i64> = enc.ids.iter().flatten().map(|&x| x as i64).collect();
-    let mask: Vec<i64> = enc
-        .attention_mask
-        .iter()
-        .flatten()
-        .map(|&x| x as i64)
-        .collect();
-    let tensor = |v: Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v, [b, t]), &device);
     let sampling = if args.temperature == 0.0 {
         SamplingConfig::greedy()
     } else {
@@ -305,12 +285,17 @@ fn generate_command(args: &GenerateArgs) -> Result<(), CliError> {
             .generation
             .apply(GenerationConfig::new(args.max_new_tokens))
     };
-    let out = generate(&bundle.model, tensor(ids), tensor(mask), &config)?;
-    for (prompt, completion) in args.prompt.iter().zip(&out.completions) {
-        let text = tokenizer
-            .decode(completion, true)
-            .map_err(|e| bad(e.to_string()))?;
-        println!("### {prompt}\n{text}\n");
+    let out = generate_text(
+        &bundle.model,
+        tokenizer,
+        &texts,
+        bundle.add_bos,
+        None,
+        &config,
+        &device,
+    )?;
+    for (prompt, completion) in args.prompt.iter().zip(&out) {
+        println!("### {prompt}\n{completion}\n");
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::plot::{FONT, PALETTE, fmt_tick, padded_range, register_font};
 
 /// One named series of `(x, y)` points, drawn as a line through the points in the given
 /// order with a marker at each.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct XySeries {
     /// Legend label.
     pub name: String,

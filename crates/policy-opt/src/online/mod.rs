@@ -19,6 +19,7 @@ mod estimate;
 pub mod eval;
 mod loss;
 pub mod model;
+mod pairs;
 mod reward_source;
 mod run;
 mod run_config;
@@ -31,7 +32,11 @@ pub use config::{
 pub use error::OnlineError;
 pub use eval::{PolicyEval, PolicyEvalSummary, evaluate_policy};
 pub use model::{ActorCritic, PolicyModule, RlForward, ValueFunction};
+pub use pairs::{RankedPairsReport, write_ranked_pairs};
 pub use reward_source::{GraderSource, RewardModelSource, RewardSource};
-pub use run::{OnlineReport, SampleComparison, evaluate_run, run, run_with_reward};
+pub use run::{
+    EvalPoint, OnlineReport, SampleComparison, evaluate_run, evaluate_run_with_reward, run,
+    run_with_reward, run_with_rewards,
+};
 pub use run_config::OnlineRunConfig;
 pub use train_loop::{ONLINE_PLOT_KEYS, OnlineInputs, OnlineOutcome, OnlineState, train_online};

@@ -36,6 +36,17 @@ pub struct SampleComparison {
     pub after: (String, f32),
 }
 
+/// One held-out evaluation during training.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvalPoint {
+    /// Iterations completed.
+    pub iteration: usize,
+    /// Mean reward (the evaluation reward's, when one was given).
+    pub reward: f64,
+    /// KL to the reference per completion (k1), nats.
+    pub kl: Option<f64>,
+}
+
 /// What an online run did; also written to `<out>/report.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct OnlineReport {
@@ -63,12 +74,58 @@ pub struct OnlineReport {
     pub before: Option<PolicyEvalSummary>,
     /// The same for the trained policy.
     pub after: Option<PolicyEvalSummary>,
+    /// The held-out figures at every `train.eval_every` evaluation during training (empty
+    /// when `eval_every` is 0).
+    pub eval_curve: Vec<EvalPoint>,
     /// PPO's final KL coefficient β.
     pub final_beta: Option<f64>,
     /// The first held-out prompts with a completion before and after.
     pub samples: Vec<SampleComparison>,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
+}
+
+impl std::fmt::Display for OnlineReport {
+    /// The held-out figures before and after training, side by side, and the samples.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{}: {} iterations ({} run now) on {} prompts in {:.0} s; final β {:?}",
+            self.algorithm,
+            self.iterations,
+            self.iterations - self.resumed_from,
+            self.train_prompts,
+            self.seconds,
+            self.final_beta
+        )?;
+        let (Some(b), Some(a)) = (&self.before, &self.after) else {
+            return Ok(());
+        };
+        writeln!(
+            f,
+            "{} held-out prompts        before     after",
+            self.eval_prompts
+        )?;
+        let kl = |e: &PolicyEvalSummary| e.kl.unwrap_or(f64::NAN);
+        let rows = [
+            ("reward (mean)", b.reward_mean, a.reward_mean),
+            ("reward (std)", b.reward_std, a.reward_std),
+            ("KL to reference (nats)", kl(b), kl(a)),
+            ("completion length", b.completion_len, a.completion_len),
+            ("EOS rate", b.eos_rate, a.eos_rate),
+        ];
+        for (name, before, after) in rows {
+            writeln!(f, "{name:<24} {before:9.3} {after:9.3}")?;
+        }
+        for s in &self.samples {
+            let chars: Vec<char> = s.prompt.chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(120)..].iter().collect();
+            writeln!(f, "\n--- …{}", tail.replace('\n', " "))?;
+            writeln!(f, "  before ({:+.2}): {}", s.before.1, s.before.0.trim())?;
+            writeln!(f, "  after  ({:+.2}): {}", s.after.1, s.after.0.trim())?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs `config.train.algorithm` on the reward `config.reward` names, on `device` (the plain
@@ -95,7 +152,7 @@ pub struct OnlineReport {
 /// ```
 pub fn run(config: &OnlineRunConfig, device: &Device) -> Result<OnlineReport, RunError> {
     config.validate()?;
-    run_inner(config, None, device)
+    run_inner(config, None, None, device)
 }
 
 /// [`run`] with `reward` (any [`Reward`]: a closure, an ensemble, a judge) in place of
@@ -106,12 +163,31 @@ pub fn run_with_reward(
     device: &Device,
 ) -> Result<OnlineReport, RunError> {
     config.validate_without_reward()?;
-    run_inner(config, Some(reward), device)
+    run_inner(config, Some(reward), None, device)
+}
+
+/// [`run`] with either reward given in code: `reward` (any [`Reward`]) in place of
+/// `config.reward` (built from the configuration when `None`), and `eval_reward` scoring the
+/// held-out evaluations (before, after and every `train.eval_every` iterations) instead of
+/// the training reward — a gold or oracle reward that training never sees, as in controlled
+/// reward-overoptimisation studies (Gao et al. 2023).
+pub fn run_with_rewards(
+    config: &OnlineRunConfig,
+    reward: Option<&mut dyn Reward>,
+    eval_reward: Option<&mut dyn Reward>,
+    device: &Device,
+) -> Result<OnlineReport, RunError> {
+    match reward {
+        Some(_) => config.validate_without_reward()?,
+        None => config.validate()?,
+    }
+    run_inner(config, reward, eval_reward, device)
 }
 
 fn run_inner(
     config: &OnlineRunConfig,
     reward: Option<&mut dyn Reward>,
+    mut eval_reward: Option<&mut dyn Reward>,
     device: &Device,
 ) -> Result<OnlineReport, RunError> {
     let t0 = Instant::now();
@@ -162,7 +238,10 @@ fn run_inner(
             device,
         )
     };
-    let before = eval(&reference, reward)?;
+    let before = match eval_reward.as_mut() {
+        Some(gold) => eval(&reference, gold)?,
+        None => eval(&reference, reward)?,
+    };
     let inputs = OnlineInputs {
         reference: train
             .algorithm
@@ -171,12 +250,15 @@ fn run_inner(
         reward,
         prompts: &train_prompts,
         eval_prompts: &eval_prompts,
-        eval_reward: None,
+        eval_reward: eval_reward.as_mut().map(|r| &mut **r as &mut dyn Reward),
         tokenizer: tok,
     };
     let outcome = train_online(model, inputs, train, &config.out, device)?;
     let trained = outcome.model.policy.valid();
-    let after = eval(&trained, reward)?;
+    let after = match eval_reward {
+        Some(gold) => eval(&trained, gold)?,
+        None => eval(&trained, reward)?,
+    };
     let model_dir = config.out.join("model");
     save_bundle(
         &trained,
@@ -208,6 +290,18 @@ fn run_inner(
         resumed_from: outcome.resumed_from,
         before: before.as_ref().map(PolicyEval::summary),
         after: after.as_ref().map(PolicyEval::summary),
+        eval_curve: outcome
+            .records
+            .iter()
+            .filter(|r| r.split == "valid")
+            .filter_map(|r| {
+                Some(EvalPoint {
+                    iteration: r.step / train.steps_per_iteration(),
+                    reward: r.get("reward")?,
+                    kl: r.get("kl"),
+                })
+            })
+            .collect(),
         final_beta: outcome.state.kl.as_ref().map(KlController::beta),
         samples,
         seconds: t0.elapsed().as_secs_f64(),
@@ -226,25 +320,31 @@ pub fn evaluate_run(
     device: &Device,
 ) -> Result<PolicyEval, RunError> {
     config.validate()?;
+    let tokenizer = crate::run_error::load_model(&config.model, device)?
+        .0
+        .tokenizer;
+    let mut reward = config.reward.build(&tokenizer, device)?;
+    evaluate_run_with_reward(config, policy, reward.as_mut(), device)
+}
+
+/// [`evaluate_run`] scored by `reward` instead of `config.reward`.
+pub fn evaluate_run_with_reward(
+    config: &OnlineRunConfig,
+    policy: &Path,
+    reward: &mut dyn Reward,
+    device: &Device,
+) -> Result<PolicyEval, RunError> {
+    config.validate_without_reward()?;
     crate::run_error::check_model_path("policy", policy)?;
     let (reference, template) = load_model(&config.model, device)?;
     let (policy, _) = load_model(policy, device)?;
-    let mut reward = config.reward.build(&reference.tokenizer, device)?;
     let data = load_prompt_data(&config.prompts, config.train.seed)?;
     let records = &data.valid[..config.eval_prompts.min(data.valid.len())];
     let tok = &reference.tokenizer;
     let (prompts, _) = tokenize_prompts(records, tok, &template, reference.add_bos, config)?;
     let reference = reference.model.valid();
     let policy = policy.model.valid();
-    let eval = evaluate(
-        &policy,
-        &reference,
-        reward.as_mut(),
-        &prompts,
-        config,
-        tok,
-        device,
-    )?;
+    let eval = evaluate(&policy, &reference, reward, &prompts, config, tok, device)?;
     eval.ok_or_else(|| {
         RunError::Config(crate::train::ConfigError::expected(
             "eval_prompts",
@@ -254,7 +354,7 @@ pub fn evaluate_run(
     })
 }
 
-fn tokenize_prompts(
+pub(super) fn tokenize_prompts(
     records: &[PromptRecord],
     tokenizer: &Tokenizer,
     template: &ChatTemplate,
