@@ -22,6 +22,7 @@ use crate::online::{
     EvalPolicyCommand, GrpoCommand, OnlineCommand, PpoCommand, RftCommand, RlooCommand,
 };
 use crate::print::print_config;
+use crate::rlaif::{JudgeCommand, RlaifCommand, SlCaiCommand};
 
 /// The `rlhf` command line.
 #[derive(Parser, Debug)]
@@ -60,6 +61,15 @@ pub enum Command {
     Rloo(ConfigArgs),
     /// Reinforcement fine-tuning: GRPO rewarded by OpenAI-style graders.
     Rft(ConfigArgs),
+    /// RLAIF: two responses per prompt from a policy, labelled by an AI judge under a
+    /// constitution, written as soft pairs for a reward model.
+    Rlaif(ConfigArgs),
+    /// An AI judge's labels for the pairs of a preference file (and its agreement with the
+    /// human labels).
+    Judge(ConfigArgs),
+    /// Constitutional AI's critique → revision, written as SFT data.
+    #[command(name = "sl-cai")]
+    SlCai(ConfigArgs),
     /// Completions of prompts by a model folder or GGUF file.
     Generate(GenerateArgs),
     /// A saved reward model's accuracy, margin and calibration on a preference file.
@@ -166,6 +176,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Grpo(args) => train_command::<GrpoCommand, _, _, _>(&args, online_run),
         Command::Rloo(args) => train_command::<RlooCommand, _, _, _>(&args, online_run),
         Command::Rft(args) => train_command::<RftCommand, _, _, _>(&args, online_run),
+        Command::Rlaif(args) => {
+            train_command::<RlaifCommand, _, _, _>(&args, |c, d| rlaif_judge::run_feedback(&c.0, d))
+        }
+        Command::Judge(args) => {
+            train_command::<JudgeCommand, _, _, _>(&args, |c, d| rlaif_judge::run_feedback(&c.0, d))
+        }
+        Command::SlCai(args) => {
+            train_command::<SlCaiCommand, _, _, _>(&args, |c, d| rlaif_judge::run_sl_cai(&c.0, d))
+        }
         Command::EvalPolicy(args) => {
             let policy = args.policy.clone();
             train_command::<EvalPolicyCommand, _, _, _>(&args.config, move |c, device| {

@@ -49,6 +49,9 @@ pub enum CliError {
     /// The reward-model run failed.
     #[error(transparent)]
     Reward(Box<reward_model::RewardRunError>),
+    /// An RLAIF stage (AI feedback, critique → revision) failed.
+    #[error(transparent)]
+    Judge(Box<rlaif_judge::JudgeRunError>),
     /// Loading a model or generating failed.
     #[error(transparent)]
     Lm(#[from] lm::LmError),
@@ -66,5 +69,11 @@ impl From<policy_opt::RunError> for CliError {
 impl From<reward_model::RewardRunError> for CliError {
     fn from(e: reward_model::RewardRunError) -> Self {
         Self::Reward(Box::new(e))
+    }
+}
+
+impl From<rlaif_judge::JudgeRunError> for CliError {
+    fn from(e: rlaif_judge::JudgeRunError) -> Self {
+        Self::Judge(Box::new(e))
     }
 }

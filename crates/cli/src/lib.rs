@@ -14,6 +14,7 @@
 //! rlhf dpo --config examples/configs/dpo.toml --print-config
 //! rlhf ppo --config examples/configs/ppo.toml
 //! rlhf eval-policy --config examples/configs/ppo.toml --policy runs/ppo/model
+//! rlhf judge --config examples/configs/judge.toml
 //! rlhf generate --model runs/dpo/model --prompt "Human: Hi!\n\nAssistant:"
 //! ```
 
@@ -25,6 +26,7 @@ pub mod error;
 pub mod method;
 pub mod online;
 pub mod print;
+pub mod rlaif;
 
 pub use commands::{Cli, Command, run};
 pub use config_file::{Loaded, load};
@@ -34,3 +36,4 @@ pub use online::{
     EvalPolicyCommand, GrpoCommand, OnlineCommand, PpoCommand, RftCommand, RlooCommand,
 };
 pub use print::print_config;
+pub use rlaif::{JudgeCommand, RlaifCommand, SlCaiCommand};

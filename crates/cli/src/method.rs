@@ -134,7 +134,7 @@ const SFT_DATA: &[(&str, &str)] = &[
     ),
 ];
 
-const PAIR_DATA: &[(&str, &str)] = &[
+pub(crate) const PAIR_DATA: &[(&str, &str)] = &[
     (
         "path",
         "preference JSONL file, plain or gzip; relative to the current directory (required)",

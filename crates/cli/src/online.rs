@@ -251,7 +251,7 @@ const ONLINE_TOP: &[(&str, &str)] = &[
     ),
 ];
 
-const PROMPTS: &[(&str, &str)] = &[
+pub(crate) const PROMPTS: &[(&str, &str)] = &[
     (
         "path",
         "prompt JSONL file, plain or gzip; relative to the current directory (required)",
@@ -274,7 +274,7 @@ const PROMPTS: &[(&str, &str)] = &[
     ),
 ];
 
-const FORMAT: &str = "\"prompt\" (TRL prompt-only, optional reference answer), \"rft\" (OpenAI RFT rows: messages + fields), or the prompts of \"pairwise\", \"soft_pairwise\" or \"hh\" files (default \"prompt\")";
+pub(crate) const FORMAT: &str = "\"prompt\" (TRL prompt-only, optional reference answer), \"rft\" (OpenAI RFT rows: messages + fields), or the prompts of \"pairwise\", \"soft_pairwise\" or \"hh\" files (default \"prompt\")";
 const RFT_FORMAT: &str = "\"rft\" (OpenAI RFT rows: messages + fields the graders read), \"prompt\" (TRL prompt-only, optional reference answer), or the prompts of \"pairwise\", \"soft_pairwise\" or \"hh\" files (default \"rft\")";
 
 const REWARD_MODEL: &[(&str, &str)] = &[

@@ -27,7 +27,17 @@ pub fn print_config<C: RunConfig>(config: &C) -> Result<String, CliError> {
     );
     let mut table = String::new();
     let mut seen: HashSet<String> = HashSet::new();
+    // Inside a multi-line string (toml writes strings with newlines as `"""` blocks):
+    // copied verbatim, blank lines included.
+    let mut in_string = false;
+    let toggles =
+        |line: &str| (line.matches("\"\"\"").count() + line.matches("\'\'\'").count()) % 2 == 1;
     for line in text.lines() {
+        if in_string {
+            let _ = writeln!(out, "{line}");
+            in_string ^= toggles(line);
+            continue;
+        }
         let t = line.trim();
         if t.starts_with('[') && !t.starts_with("[[") {
             unset(&docs, &table, &seen, &mut out);
@@ -62,6 +72,7 @@ pub fn print_config<C: RunConfig>(config: &C) -> Result<String, CliError> {
         if !t.is_empty() {
             let _ = writeln!(out, "{line}");
         }
+        in_string = !t.starts_with('#') && toggles(line);
     }
     unset(&docs, &table, &seen, &mut out);
     Ok(out)

@@ -42,6 +42,7 @@ use crate::constitution::Constitution;
 
 /// Settings of [`critique_and_revise`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CritiqueConfig {
     /// Critique → revision rounds per prompt (default 1; Bai et al. use up to 4).
     pub rounds: usize,

@@ -77,6 +77,7 @@ pub mod grader;
 pub mod http;
 pub mod judge;
 mod reward;
+pub mod run;
 
 pub use backend::{BackendError, GenerateOptions, LocalModel, TextModel};
 pub use constitution::{Constitution, ConstitutionError, Principle};
@@ -89,3 +90,7 @@ pub use judge::{
     Comparison, JudgeConfig, JudgeError, Judgement, MultipleChoiceJudge, PairwiseJudge, ScoreJudge,
 };
 pub use reward::GraderReward;
+pub use run::{
+    FeedbackRunConfig, FeedbackRunReport, JudgeModelSource, JudgeRunError, PairSource, SlCaiReport,
+    SlCaiRunConfig, run_feedback, run_sl_cai,
+};

@@ -67,14 +67,19 @@ pub fn completions_file(dir: &Path) -> PathBuf {
 /// A tiny Llama-style model with a byte-level BPE trained on the records, saved as a model
 /// folder of this project in `dir/model`.
 pub fn model_folder(dir: &Path) -> PathBuf {
+    model_folder_with_context(dir, 128)
+}
+
+/// [`model_folder`] with a context of `max_seq_len` tokens (a judge's prompts are long).
+pub fn model_folder_with_context(dir: &Path, max_seq_len: usize) -> PathBuf {
     let texts: Vec<String> = records()
         .into_iter()
         .map(|(p, c, r)| format!("{p}{c}{r}"))
         .collect();
     let tokenizer = Tokenizer::train_bpe_from_iter(texts, 300, &SpecialTokens::default(), 1)
         .expect("a tokenizer");
-    let config =
-        TransformerConfig::llama(tokenizer.vocab_size(), 32, 2, 4, 2, 64).with_max_seq_len(128);
+    let config = TransformerConfig::llama(tokenizer.vocab_size(), 32, 2, 4, 2, 64)
+        .with_max_seq_len(max_seq_len);
     let model = Transformer::new(&config, 0, &device()).expect("a model");
     let out = dir.join("model");
     save_bundle(

@@ -272,7 +272,7 @@ fn run_inner(
         message: e.to_string(),
     })?;
     let samples = match (&before, &after) {
-        (Some(b), Some(a)) => compare(b, a, 3),
+        (Some(b), Some(a)) => compare(b, a, config.eval_samples_per_prompt, 3),
         _ => Vec::new(),
     };
     let report = OnlineReport {
@@ -402,11 +402,18 @@ fn evaluate(
     )?))
 }
 
-fn compare(before: &PolicyEval, after: &PolicyEval, n: usize) -> Vec<SampleComparison> {
+/// The first sample of each of the first `n` prompts (`per_prompt` samples each).
+fn compare(
+    before: &PolicyEval,
+    after: &PolicyEval,
+    per_prompt: usize,
+    n: usize,
+) -> Vec<SampleComparison> {
     before
         .samples
         .iter()
         .zip(&after.samples)
+        .step_by(per_prompt.max(1))
         .take(n)
         .map(|((b, rb), (a, ra))| SampleComparison {
             prompt: b.prompt.clone(),

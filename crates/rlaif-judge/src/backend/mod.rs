@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 /// Settings of one [`TextModel::generate`] call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GenerateOptions {
     /// Most tokens generated per prompt.
     pub max_new_tokens: usize,

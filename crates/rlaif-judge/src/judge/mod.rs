@@ -177,6 +177,7 @@ impl<J: PairwiseJudge + ?Sized> PairwiseJudge for Box<J> {
 
 /// Settings of a [`MultipleChoiceJudge`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct JudgeConfig {
     /// Which principle(s) each comparison is asked under (default: one drawn per
     /// comparison, seed 0).
