@@ -1,10 +1,10 @@
 //! DPO on Anthropic HH-RLHF pairs from the SFT model, composed from the library's entry
 //! points: `examples/configs/dpo.toml` (sigmoid loss, β 0.1, reference log-probs cached in
 //! `<out>/ref_logps_{train,valid}.json`) run by `policy_opt::dpo::run` on the SFT model
-//! (`--sft`, default `runs/sft/model/`; when absent, a 100-step version of
+//! (`--sft`, default `runs/sft/model/`; when absent, a 90-step version of
 //! `examples/configs/sft.toml` is trained first by `policy_opt::sft::run` into `<out>/sft/`).
-//! Then what only this example reports: the KL to the reference (k3 estimate on completions
-//! sampled from the policy on held-out prompts) and a few replies of both models.
+//! The report holds the KL to the reference (k3 estimate on completions sampled from the
+//! policy on held-out prompts); the example also shows a few replies of both models.
 //!
 //! ```text
 //! cargo run --release --example dpo                 # ≈ 10 min on 2 CPU cores (SFT inline)
@@ -21,10 +21,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use lm::checkpoint::load_bundle;
-use lm::{GenerationConfig, SamplingConfig, generate};
-use policy_opt::dpo::{DpoRunConfig, ReferenceMode, sampled_kl};
-use policy_opt::sft::SftRunConfig;
-use pref_data::{BatchConfig, BatchSource, ChatTemplate, PromptBatches, held_out_prompts};
+use lm::{GenerationConfig, SamplingConfig, generate_text};
+use policy_opt::dpo::{DpoRunConfig, ReferenceMode};
+use pref_data::{ChatTemplate, PromptDataConfig, PromptFormat, load_prompt_data};
+
+#[path = "common/sft_model.rs"]
+mod sft_model;
 
 #[derive(Parser, Debug)]
 #[command(about = "DPO on HH-RLHF pairs from the SFT model")]
@@ -66,23 +68,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
-    let sft = if args.sft.join("config.json").is_file() {
-        args.sft.clone()
-    } else {
-        let mut sft: SftRunConfig = toml::from_str(include_str!("configs/sft.toml"))?;
-        (sft.out, sft.data.path, sft.train.seed) = (args.out.join("sft"), data.clone(), args.seed);
-        (sft.train.steps, sft.train.eval_every, sft.train.save_every) = (100, 0, 50);
-        println!(
-            "no SFT model: training one (100 steps) into {}",
-            sft.out.display()
-        );
-        policy_opt::sft::run(&sft, &device)?.model_dir
-    };
+    let sft = sft_model::sft_model(&args.sft, &args.out.join("sft"), &data, &device)?;
     let mut config: DpoRunConfig = toml::from_str(include_str!("configs/dpo.toml"))?;
     (config.out, config.model, config.data.path) = (args.out.clone(), sft.clone(), data);
     config.train.seed = args.seed;
     config.train.steps = args.steps.unwrap_or(config.train.steps);
     config.train.warmup_steps = config.train.warmup_steps.min(config.train.steps);
+    config.kl_prompts = args.kl_prompts;
     if args.frozen_reference {
         config.reference = ReferenceMode::Frozen;
     }
@@ -112,58 +104,51 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         line(&r.after)
     );
 
-    // The KL to the reference and replies, on held-out prompts.
-    let infer = device.clone().without_autodiff();
-    let (policy, reference) = (
-        load_bundle(&r.model_dir, &infer)?,
-        load_bundle(&sft, &infer)?,
-    );
-    let n = args.kl_prompts.max(args.samples);
-    let tokens = held_out_prompts(
-        &config.data,
-        &policy.tokenizer,
-        &ChatTemplate::Plain,
-        policy.add_bos,
-        config.train.seed,
-        n,
-    )?;
-    let one_batch = BatchConfig {
-        batch_size: n.max(1),
-        group_by_length: false,
-        ..BatchConfig::default()
+    if let Some(kl) = &r.held_out_kl {
+        println!(
+            "KL(policy ‖ reference), k3 on {} sampled held-out completions ({} tokens): \
+             {:.4} nats/token, {:.3} nats/completion",
+            config.kl_prompts, kl.tokens, kl.per_token, kl.per_sequence
+        );
+    }
+
+    // A few replies of both models to held-out prompts (the run's split).
+    let prompts = PromptDataConfig {
+        path: config.data.path.clone(),
+        format: PromptFormat::Hh,
+        valid_fraction: config.data.valid_fraction,
+        ..PromptDataConfig::default()
     };
-    let prompts =
-        PromptBatches::new(tokens, policy.tokenizer.pad_id(), &one_batch)?.batch(0, &infer);
-    let (ids, mask) = (prompts.ids, prompts.attention_mask);
-    let kl_cfg = GenerationConfig {
-        sampling: SamplingConfig::sample(1.0),
-        seed: args.seed,
-        ..policy.generation.apply(GenerationConfig::new(48))
-    };
-    let sampled = generate(&policy.model, ids.clone(), mask.clone(), &kl_cfg)?;
-    let kl = sampled_kl(&policy.model, &reference.model, &sampled)?;
-    println!(
-        "KL(policy ‖ reference), k3 on {} sampled held-out completions ({} tokens): \
-         {:.4} nats/token, {:.3} nats/completion",
-        prompts.indices.len(),
-        kl.tokens,
-        kl.per_token,
-        kl.per_sequence
-    );
+    let texts: Vec<String> = load_prompt_data(&prompts, config.train.seed)?
+        .valid
+        .iter()
+        .take(args.samples)
+        .map(|p| ChatTemplate::Plain.render_prompt(&p.prompt))
+        .collect::<Result<_, _>>()?;
     let sampling = SamplingConfig {
         temperature: 0.7,
         top_k: Some(50),
         top_p: 0.95,
     };
-    let show = GenerationConfig { sampling, ..kl_cfg };
-    let g_sft = generate(&reference.model, ids.clone(), mask.clone(), &show)?;
-    let g_dpo = generate(&policy.model, ids, mask, &show)?;
-    for k in 0..args.samples.min(g_dpo.completions.len()) {
-        let decode = |ids: &[u32]| policy.tokenizer.decode(ids, true);
-        let (a, b) = (
-            decode(&g_sft.completions[k])?,
-            decode(&g_dpo.completions[k])?,
-        );
+    let generation = GenerationConfig {
+        sampling,
+        seed: args.seed,
+        ..GenerationConfig::new(48)
+    };
+    let reply = |dir: &Path| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let b = load_bundle(dir, &device)?;
+        let max = Some(config.data.max_prompt_len);
+        Ok(generate_text(
+            &b.model,
+            &b.tokenizer,
+            &texts,
+            b.add_bos,
+            max,
+            &generation,
+            &device,
+        )?)
+    };
+    for (k, (a, b)) in reply(&sft)?.iter().zip(reply(&r.model_dir)?).enumerate() {
         println!(
             "\n--- held-out prompt {k}\nSFT >>> {}\nDPO >>> {}",
             a.trim(),

@@ -281,6 +281,10 @@ const DPO_TOP: &[(&str, &str)] = &[
         "reference",
         "\"frozen\" (a frozen copy scored every step; TRL's default) or \"cached\" (log-probs computed once into <out>/ref_logps_*.json; TRL's precompute_ref_log_probs) (default \"frozen\")",
     ),
+    (
+        "kl_prompts",
+        "held-out prompts the trained policy samples to estimate its KL to the reference (k3) for the report; 0: none (default 32)",
+    ),
 ];
 
 const DPO_LOSS: &[(&str, &str)] = &[

@@ -73,7 +73,7 @@ pub use labelling::LabellingError;
 pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use pipeline::{
     InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, held_out_prompts,
-    load_pair_data, model_chat_template, read_pair_file,
+    load_pair_data, model_chat_template, read_pair_file, split_pair_file,
 };
 pub use prompt_data::{
     PromptData, PromptDataConfig, PromptFormat, PromptRecord, load_prompt_data, read_prompt_file,

@@ -15,7 +15,7 @@ use crate::error::DataError;
 use crate::formats::{Mode, ReadOptions, read_pairs, read_soft_pairs};
 use crate::hh::read_hh;
 use crate::record::{PreferencePair, PromptExample};
-use crate::split::SplitFractions;
+use crate::split::{SplitFractions, Splits};
 use crate::template::{ChatTemplate, TemplateError};
 use crate::tokenize::{
     TokenizeConfig, TokenizeError, TokenizeReport, tokenize_pairs, tokenize_prompts,
@@ -201,6 +201,24 @@ pub fn read_pair_file(cfg: &PairDataConfig) -> Result<(Vec<PreferencePair>, Stri
     Ok((pairs, report))
 }
 
+/// Reads the pairs of `cfg.path` and splits them by prompt with `seed` into training and
+/// held-out pairs (`cfg.valid_fraction`; the split [`load_pair_data`] makes), with the
+/// reader's report as text.
+pub fn split_pair_file(
+    cfg: &PairDataConfig,
+    seed: u64,
+) -> Result<(Splits<PreferencePair>, String), DataError> {
+    let (pairs, report) = read_pair_file(cfg)?;
+    let fractions = SplitFractions {
+        valid: cfg.valid_fraction,
+        test: 0.0,
+    };
+    Ok((
+        split_by_prompt_text(pairs, |p| &p.prompt, fractions, seed),
+        report,
+    ))
+}
+
 /// Runs the pipeline: reads `cfg.path`, splits by prompt with `seed` (the same split as
 /// [`split_by_prompt`](crate::split_by_prompt) on the prompt text), renders and tokenises
 /// with `template` and `tokenizer` (BOS prepended if `add_bos`), and cuts length-grouped
@@ -213,18 +231,13 @@ pub fn load_pair_data(
     batch_size: usize,
     seed: u64,
 ) -> Result<PairData, PipelineError> {
-    let (pairs, read_report) = read_pair_file(cfg)?;
-    if pairs.is_empty() {
+    let (splits, read_report) = split_pair_file(cfg, seed)?;
+    if splits.train.is_empty() && splits.valid.is_empty() {
         return Err(PipelineError::Empty {
             path: cfg.path.clone(),
             what: format!("no valid record ({read_report})"),
         });
     }
-    let fractions = SplitFractions {
-        valid: cfg.valid_fraction,
-        test: 0.0,
-    };
-    let splits = split_by_prompt_text(pairs, |p| &p.prompt, fractions, seed);
     let tok = TokenizeConfig {
         max_prompt_len: cfg.max_prompt_len,
         max_completion_len: cfg.max_completion_len,
@@ -296,12 +309,8 @@ pub fn held_out_prompts(
     seed: u64,
     n: usize,
 ) -> Result<Vec<TokenizedPrompt>, PipelineError> {
-    let (pairs, _) = read_pair_file(cfg)?;
-    let fractions = SplitFractions {
-        valid: cfg.valid_fraction,
-        test: 0.0,
-    };
-    let prompts: Vec<PromptExample> = split_by_prompt_text(pairs, |p| &p.prompt, fractions, seed)
+    let prompts: Vec<PromptExample> = split_pair_file(cfg, seed)?
+        .0
         .valid
         .into_iter()
         .take(n)

@@ -4,7 +4,7 @@ use kl_control::{KlEstimator, KlResult, masked_mean_batch, masked_sum_per_sequen
 use lm::{CausalLm, Generation};
 
 /// Monte-Carlo estimate of `KL(π_θ ‖ π_ref)` on completions sampled from π_θ.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct SampledKl {
     /// Mean of k3 over every completion token (nats per token).
     pub per_token: f64,

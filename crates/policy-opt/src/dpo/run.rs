@@ -9,10 +9,15 @@ use burn::module::Module;
 use burn::tensor::Device;
 use lm::LanguageModel;
 use lm::checkpoint::save_bundle;
-use pref_data::{PairBatches, load_pair_data};
+use lm::{GenerationConfig, SamplingConfig};
+use pref_data::{
+    BatchConfig, BatchSource, PairBatches, PipelineError, PromptBatches, held_out_prompts,
+    load_pair_data,
+};
 use serde::Serialize;
 
 use super::data::DpoBatches;
+use super::eval::{SampledKl, sampled_kl};
 use super::method::{Dpo, train_dpo};
 use super::reference::ReferenceCache;
 use super::run_config::{DPO_DEFAULT_LR, DpoRunConfig, ReferenceMode};
@@ -44,6 +49,9 @@ pub struct DpoReport {
     pub before: BTreeMap<String, f64>,
     /// The same after training.
     pub after: BTreeMap<String, f64>,
+    /// KL of the trained policy to the reference on completions it sampled for
+    /// `kl_prompts` held-out prompts (`None` when `kl_prompts` is 0 or nothing is held out).
+    pub held_out_kl: Option<SampledKl>,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
 }
@@ -139,6 +147,16 @@ pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError
         path: model_dir.clone(),
         message: e.to_string(),
     })?;
+    let held_out_kl = sampled_kl_on_prompts(
+        config,
+        &trained,
+        &reference,
+        &bundle.tokenizer,
+        bundle.add_bos,
+        &bundle.generation,
+        &template,
+        device,
+    )?;
     let report = DpoReport {
         run_dir: config.out.clone(),
         model_dir,
@@ -152,6 +170,7 @@ pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError
         resumed_from: outcome.resumed_from,
         before,
         after,
+        held_out_kl,
         seconds: t0.elapsed().as_secs_f64(),
     };
     write_report(&report, &config.out.join("report.json"))?;
@@ -167,4 +186,51 @@ fn cached_batches(
 ) -> Result<DpoBatches, RunError> {
     let (cache, _computed) = ReferenceCache::load_or_compute(path, reference, &pairs, device)?;
     Ok(DpoBatches::with_cache(pairs, cache)?)
+}
+
+/// [`sampled_kl`] of `policy` against `reference` on `config.kl_prompts` held-out prompts.
+#[allow(clippy::too_many_arguments)]
+fn sampled_kl_on_prompts(
+    config: &DpoRunConfig,
+    policy: &LanguageModel,
+    reference: &LanguageModel,
+    tok: &lm::tokenizer::Tokenizer,
+    add_bos: bool,
+    generation: &lm::checkpoint::GenerationDefaults,
+    template: &pref_data::ChatTemplate,
+    device: &Device,
+) -> Result<Option<SampledKl>, RunError> {
+    if config.kl_prompts == 0 || config.data.valid_fraction == 0.0 {
+        return Ok(None);
+    }
+    let prompts = held_out_prompts(
+        &config.data,
+        tok,
+        template,
+        add_bos,
+        config.train.seed,
+        config.kl_prompts,
+    )?;
+    if prompts.is_empty() {
+        return Ok(None);
+    }
+    let one_batch = BatchConfig {
+        batch_size: prompts.len(),
+        group_by_length: false,
+        ..BatchConfig::default()
+    };
+    let batch = PromptBatches::new(prompts, tok.pad_id(), &one_batch)
+        .map_err(PipelineError::from)?
+        .batch(0, device);
+    let generation = GenerationConfig {
+        sampling: SamplingConfig::sample(1.0),
+        seed: config.train.seed,
+        ..generation.apply(GenerationConfig::new(config.data.max_completion_len))
+    };
+    let sampled = lm::generate(policy, batch.ids, batch.attention_mask, &generation)?;
+    let kl = sampled_kl(policy, reference, &sampled).map_err(|e| RunError::Write {
+        path: config.out.clone(),
+        message: format!("held-out KL: {e}"),
+    })?;
+    Ok(Some(kl))
 }

@@ -57,6 +57,11 @@ pub struct DpoRunConfig {
     pub train: TrainingConfig,
     /// The loss: `beta` 0.1, `loss_types` `["sigmoid"]`, ... (TRL's `DPOConfig`).
     pub loss: DpoLossConfig,
+    /// Held-out prompts on which the trained policy samples a completion (temperature 1,
+    /// at most `data.max_completion_len` tokens) to estimate its KL to the reference (k3,
+    /// [`sampled_kl`](super::sampled_kl)) for the report; 0: none. Not a TRL knob (TRL logs
+    /// no KL for DPO). Default 32.
+    pub kl_prompts: usize,
 }
 
 impl Default for DpoRunConfig {
@@ -68,6 +73,7 @@ impl Default for DpoRunConfig {
             data: PairDataConfig::default(),
             train: TrainingConfig::default(),
             loss: DpoLossConfig::default(),
+            kl_prompts: 32,
         }
     }
 }
