@@ -171,7 +171,7 @@ fn run(args: Args) -> Res<()> {
             &mut oracle_reward,
             &device,
         )?;
-        points.push((e.kl.unwrap_or(f64::NAN), e.reward_mean));
+        points.push((e.summary.kl.unwrap_or(f64::NAN), e.summary.reward_mean));
     }
     println!("DPO β=0.1: {points:.3?}");
     series.push(XySeries {

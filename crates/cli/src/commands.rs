@@ -188,7 +188,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::EvalPolicy(args) => {
             let policy = args.policy.clone();
             train_command::<EvalPolicyCommand, _, _, _>(&args.config, move |c, device| {
-                policy_opt::online::evaluate_run(&c.0, &policy, device).map(|e| e.summary())
+                policy_opt::online::evaluate_run(&c.0, &policy, device).map(|e| e.summary)
             })
         }
         Command::Generate(args) => generate_command(&args),

@@ -45,7 +45,7 @@ impl RunConfig for RewardRunConfig {
     }
     fn docs() -> Vec<(String, &'static str)> {
         let mut d = keys("", REWARD_TOP);
-        d.extend(keys("data.", PAIR_DATA));
+        d.extend(pair_data_docs("data."));
         d.extend(keys("train.", TRAIN));
         d.extend(keys("loss.", REWARD_LOSS));
         d
@@ -59,7 +59,7 @@ impl RunConfig for DpoRunConfig {
     }
     fn docs() -> Vec<(String, &'static str)> {
         let mut d = keys("", DPO_TOP);
-        d.extend(keys("data.", PAIR_DATA));
+        d.extend(pair_data_docs("data."));
         d.extend(keys("train.", TRAIN));
         d.extend(keys("loss.", DPO_LOSS));
         d
@@ -134,7 +134,14 @@ const SFT_DATA: &[(&str, &str)] = &[
     ),
 ];
 
-pub(crate) const PAIR_DATA: &[(&str, &str)] = &[
+/// The `[data]` keys of a pair file.
+pub(crate) fn pair_data_docs(prefix: &str) -> Vec<(String, &'static str)> {
+    let mut d = keys(prefix, PAIR_FILE);
+    d.extend(keys(prefix, DATA_SHARED));
+    d
+}
+
+const PAIR_FILE: &[(&str, &str)] = &[
     (
         "path",
         "preference JSONL file, plain or gzip; relative to the current directory (required)",
@@ -143,6 +150,14 @@ pub(crate) const PAIR_DATA: &[(&str, &str)] = &[
         "format",
         "\"pairwise\" (TRL: prompt, chosen, rejected, margin), \"soft_pairwise\" (prompt, a, b, p_a) or \"hh\" (HH-RLHF dialogues) (default \"pairwise\")",
     ),
+    (
+        "max_completion_len",
+        "longest completion in tokens, EOS included; longer ones keep their start (default 512)",
+    ),
+];
+
+/// The keys a pair file and a prompt file share.
+pub(crate) const DATA_SHARED: &[(&str, &str)] = &[
     (
         "strict",
         "fail on the first invalid record instead of skipping and counting it (default false)",
@@ -158,10 +173,6 @@ pub(crate) const PAIR_DATA: &[(&str, &str)] = &[
     (
         "max_prompt_len",
         "longest prompt in tokens, BOS included; longer prompts keep their end (default 512, TRL's max_prompt_length)",
-    ),
-    (
-        "max_completion_len",
-        "longest completion in tokens, EOS included; longer ones keep their start (default 512)",
     ),
 ];
 

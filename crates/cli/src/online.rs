@@ -8,7 +8,7 @@ use policy_opt::online::{
 use serde::{Deserialize, Serialize};
 use train::ConfigError;
 
-use crate::method::{RunConfig, keys};
+use crate::method::{DATA_SHARED, RunConfig, keys};
 
 /// A command whose configuration is an [`OnlineRunConfig`].
 pub trait OnlineCommand: RunConfig {
@@ -174,7 +174,7 @@ fn docs(
 ) -> Vec<(String, &'static str)> {
     let mut d = keys("", top);
     d.extend(keys("", ONLINE_TOP));
-    d.extend(keys("prompts.", PROMPTS));
+    d.extend(prompt_docs("prompts."));
     d.push(("prompts.format".into(), format));
     d.extend(keys("reward.", reward));
     d.extend(keys("train.", ONLINE_TRAIN));
@@ -251,28 +251,16 @@ const ONLINE_TOP: &[(&str, &str)] = &[
     ),
 ];
 
-pub(crate) const PROMPTS: &[(&str, &str)] = &[
-    (
+/// The `[prompts]` keys but `format` (which differs per command).
+pub(crate) fn prompt_docs(prefix: &str) -> Vec<(String, &'static str)> {
+    let path = (
         "path",
         "prompt JSONL file, plain or gzip; relative to the current directory (required)",
-    ),
-    (
-        "strict",
-        "fail on the first invalid record instead of skipping and counting it (default false)",
-    ),
-    (
-        "valid_fraction",
-        "share of prompts held out for evaluation, in [0, 1) (default 0.1)",
-    ),
-    (
-        "max_records",
-        "use at most this many records; 0: all (default 0)",
-    ),
-    (
-        "max_prompt_len",
-        "longest prompt in tokens, BOS included; longer prompts keep their end (default 512, TRL's max_prompt_length)",
-    ),
-];
+    );
+    let mut d = keys(prefix, &[path]);
+    d.extend(keys(prefix, DATA_SHARED));
+    d
+}
 
 pub(crate) const FORMAT: &str = "\"prompt\" (TRL prompt-only, optional reference answer), \"rft\" (OpenAI RFT rows: messages + fields), or the prompts of \"pairwise\", \"soft_pairwise\" or \"hh\" files (default \"prompt\")";
 const RFT_FORMAT: &str = "\"rft\" (OpenAI RFT rows: messages + fields the graders read), \"prompt\" (TRL prompt-only, optional reference answer), or the prompts of \"pairwise\", \"soft_pairwise\" or \"hh\" files (default \"rft\")";

@@ -5,8 +5,8 @@ use rlaif_judge::{FeedbackRunConfig, JudgeModelSource, JudgeRunError, PairSource
 use serde::{Deserialize, Serialize};
 use train::ConfigError;
 
-use crate::method::{PAIR_DATA, RunConfig, keys};
-use crate::online::{FORMAT, PROMPTS};
+use crate::method::{RunConfig, keys, pair_data_docs};
+use crate::online::{FORMAT, prompt_docs};
 
 /// A judge-crate error as a configuration error.
 fn config_error(e: JudgeRunError) -> ConfigError {
@@ -71,7 +71,7 @@ impl RunConfig for RlaifCommand {
         d.push(("source.kind".into(), "\"sample\" (two responses per prompt from a policy) or \"file\" (a preference file's pairs) (default \"sample\")"));
         d.extend(keys("source.", SAMPLE));
         d.extend(keys("source.policy.", MODEL_LOCAL));
-        d.extend(keys("source.prompts.", PROMPTS));
+        d.extend(prompt_docs("source.prompts."));
         d.push(("source.prompts.format".into(), FORMAT));
         d.extend(keys("source.generation.", GENERATION));
         d
@@ -87,7 +87,7 @@ impl RunConfig for JudgeCommand {
         let mut d = keys("", &[OUT_JUDGE]);
         d.extend(feedback_docs());
         d.push(("source.kind".into(), "\"file\" (a preference file's pairs) or \"sample\" (two responses per prompt from a policy) (default \"file\")"));
-        d.extend(keys("source.data.", PAIR_DATA));
+        d.extend(pair_data_docs("source.data."));
         d
     }
 }
@@ -112,7 +112,7 @@ impl RunConfig for SlCaiCommand {
     fn docs() -> Vec<(String, &'static str)> {
         let mut d = keys("", SL_CAI_TOP);
         d.extend(keys("model.", MODEL_LOCAL));
-        d.extend(keys("prompts.", PROMPTS));
+        d.extend(prompt_docs("prompts."));
         d.push(("prompts.format".into(), FORMAT));
         d.extend(keys("critique.", CRITIQUE));
         d.extend(keys("critique.response.", RESPONSE));

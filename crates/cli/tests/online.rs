@@ -80,8 +80,8 @@ fn ppo_with_a_critic_from_the_reward_model_trains_resumes_and_evaluates() {
     let eval =
         policy_opt::online::evaluate_run(&more.config.0, &out.join("model"), &device()).unwrap();
     let after = report.after.unwrap();
-    approx::assert_relative_eq!(eval.reward_mean, after.reward_mean, epsilon = 1e-4);
-    approx::assert_relative_eq!(eval.kl.unwrap(), after.kl.unwrap(), epsilon = 1e-3);
+    approx::assert_relative_eq!(eval.summary.reward_mean, after.reward_mean, epsilon = 1e-4);
+    approx::assert_relative_eq!(eval.summary.kl.unwrap(), after.kl.unwrap(), epsilon = 1e-3);
 }
 
 #[test]

@@ -103,7 +103,7 @@ fn mean_reward(model: &Transformer, reference: Option<&Transformer>, seed: u64) 
         &device(),
     )
     .unwrap();
-    (e.reward_mean, e.kl.unwrap_or(0.0))
+    (e.summary.reward_mean, e.summary.kl.unwrap_or(0.0))
 }
 
 fn run(

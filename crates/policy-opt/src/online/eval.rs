@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::rollout::{RolloutConfig, RolloutError, RolloutPrompt, collect, logprobs_in_chunks};
 
-/// A policy's scores on a set of prompts.
-#[derive(Clone, Debug, Serialize)]
-pub struct PolicyEval {
+/// A policy's figures on a set of prompts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PolicyEvalSummary {
     /// Mean reward over the samples.
     pub reward_mean: f64,
     /// Standard deviation of the rewards (n − 1).
@@ -25,39 +25,16 @@ pub struct PolicyEval {
     pub completion_len: f64,
     /// Fraction of completions that ended with a stop token.
     pub eos_rate: f64,
+}
+
+/// A policy's figures on a set of prompts, and the samples behind them.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyEval {
+    /// Reward, KL, length, EOS rate.
+    #[serde(flatten)]
+    pub summary: PolicyEvalSummary,
     /// The samples with their rewards.
     pub samples: Vec<(Sample, f32)>,
-}
-
-/// The figures of a [`PolicyEval`], without its samples.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PolicyEvalSummary {
-    /// Mean reward.
-    pub reward_mean: f64,
-    /// Standard deviation of the rewards.
-    pub reward_std: f64,
-    /// KL to the reference per completion (k1), nats.
-    pub kl: Option<f64>,
-    /// The same with k3.
-    pub kl_k3: Option<f64>,
-    /// Mean completion length in tokens.
-    pub completion_len: f64,
-    /// Fraction of completions that ended with a stop token.
-    pub eos_rate: f64,
-}
-
-impl PolicyEval {
-    /// The figures without the samples.
-    pub fn summary(&self) -> PolicyEvalSummary {
-        PolicyEvalSummary {
-            reward_mean: self.reward_mean,
-            reward_std: self.reward_std,
-            kl: self.kl,
-            kl_k3: self.kl_k3,
-            completion_len: self.completion_len,
-            eos_rate: self.eos_rate,
-        }
-    }
 }
 
 /// Samples `rollout.samples_per_prompt` completions per prompt from `policy` (a `valid()`
@@ -100,13 +77,16 @@ pub fn evaluate_policy(
     let r = &c.scores.sequence;
     let mean = r.iter().map(|&x| x as f64).sum::<f64>() / n.max(1) as f64;
     let var = r.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n.max(2) - 1) as f64;
-    Ok(PolicyEval {
+    let summary = PolicyEvalSummary {
         reward_mean: mean,
         reward_std: var.sqrt(),
         kl,
         kl_k3,
         completion_len,
         eos_rate,
+    };
+    Ok(PolicyEval {
+        summary,
         samples: c.samples.into_iter().zip(r.iter().copied()).collect(),
     })
 }

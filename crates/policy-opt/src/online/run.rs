@@ -288,8 +288,8 @@ fn run_inner(
         tokenize_report: tokenize_report.to_string(),
         iterations: train.iterations,
         resumed_from: outcome.resumed_from,
-        before: before.as_ref().map(PolicyEval::summary),
-        after: after.as_ref().map(PolicyEval::summary),
+        before: before.as_ref().map(|e| e.summary.clone()),
+        after: after.as_ref().map(|e| e.summary.clone()),
         eval_curve: outcome
             .records
             .iter()

@@ -223,6 +223,7 @@ where
                 iteration: it,
                 source,
             })?;
+            let e = e.summary;
             let mut values = vec![
                 ("reward".into(), e.reward_mean),
                 ("reward_std".into(), e.reward_std),
