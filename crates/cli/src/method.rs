@@ -40,6 +40,9 @@ impl RunConfig for SftRunConfig {
 
 impl RunConfig for RewardRunConfig {
     const NAME: &'static str = "reward";
+    fn other_variant_docs() -> Vec<(String, &'static str)> {
+        keys("lora.", LORA)
+    }
     fn validate(&self) -> Result<(), ConfigError> {
         RewardRunConfig::validate(self)
     }
@@ -262,6 +265,10 @@ const REWARD_TOP: &[(&str, &str)] = &[
         "calibration_bins",
         "bins of the held-out calibration (ECE) in the report (default 10)",
     ),
+    (
+        "lora",
+        "train LoRA adapters instead of the backbone's weights (TRL's peft_config): a table with rank, alpha, targets = [\"q_proj\", ...], dropout, init, use_rslora, layers, seed; the saved model holds the merged weights (default unset)",
+    ),
 ];
 
 const REWARD_LOSS: &[(&str, &str)] = &[
@@ -320,4 +327,24 @@ const DPO_LOSS: &[(&str, &str)] = &[
         "SimPO's target margin γ (default 0.5, TRL's CPOConfig)",
     ),
     ("discopop_tau", "DiscoPOP's τ (default 0.05, TRL's)"),
+];
+
+const LORA: &[(&str, &str)] = &[
+    ("rank", "adapter rank r (required in a [lora] table)"),
+    ("alpha", "scaling α: the update is (α/r)·A·B (required)"),
+    (
+        "targets",
+        "projections to adapt: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (required)",
+    ),
+    (
+        "dropout",
+        "dropout on the adapter input while training (default 0)",
+    ),
+    (
+        "init",
+        "\"KaimingUniform\" (PEFT's default, B = 0), \"Gaussian\" or \"Random\"",
+    ),
+    ("use_rslora", "scale by α/√r, rsLoRA (default false)"),
+    ("layers", "adapt only these layer indices (default all)"),
+    ("seed", "seed of the adapters' initialisation (default 0)"),
 ];

@@ -112,7 +112,7 @@ fn same(a: &toml::Value, b: &toml::Value) -> bool {
 #[test]
 fn print_config_reads_back_to_the_documented_defaults() {
     check_print_config::<SftRunConfig>(&["model", "train.learning_rate"]);
-    check_print_config::<RewardRunConfig>(&["train.learning_rate"]);
+    check_print_config::<RewardRunConfig>(&["train.learning_rate", "lora"]);
     check_print_config::<DpoRunConfig>(&["train.learning_rate", "loss.loss_weights"]);
     let online = [
         "critic",

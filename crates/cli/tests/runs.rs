@@ -228,3 +228,50 @@ fn held_out_prompts_are_the_prompts_of_the_held_out_pairs() {
     let few = pref_data::held_out_prompts(&cfg, tok, &template, true, 7, 2).unwrap();
     assert_eq!(few.len(), 2);
 }
+
+#[test]
+fn reward_over_a_gemma_backbone_with_lora_trains_and_saves_a_merged_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pairs_file(dir.path());
+    let model = common::gemma_folder(dir.path());
+    let out = dir.path().join("run");
+    let file = write(
+        dir.path(),
+        "reward.toml",
+        &format!(
+            "out = {}\nmodel = {}\n[lora]\nrank = 4\nalpha = 8.0\ntargets = [\"q_proj\", \"v_proj\"]\n[data]\npath = {}\n\
+             valid_fraction = 0.3\nmax_prompt_len = 32\nmax_completion_len = 16\n{TRAIN}",
+            lit(&out),
+            lit(&model),
+            lit(&data)
+        ),
+    );
+    let loaded = load::<RewardRunConfig>(Some(&file), &[]).unwrap();
+    loaded.validate().unwrap();
+    let report = reward_model::run(&loaded.config, &device()).unwrap();
+    assert_eq!(report.steps, 2);
+    // The saved folder is a Gemma 3 reward model with the adapters merged in (that only the
+    // adapters move under `with_lora` is lm's LoRA tests' business).
+    let rm = ScalarRewardModel::load_any(&out.join("model"), &device()).unwrap();
+    assert!(matches!(rm.backbone, lm::LanguageModel::Gemma3(_)));
+    let eval =
+        reward_model::evaluate_file(&out.join("model"), &loaded.config.data, 4, 10, &device())
+            .unwrap();
+    assert_eq!(eval.pairs, 24);
+
+    let both = write(
+        dir.path(),
+        "both.toml",
+        &format!(
+            "model = {}\nfreeze_layers = 1\n[lora]\nrank = 4\nalpha = 8.0\ntargets = [\"q_proj\"]\n[data]\npath = {}\n",
+            lit(&model),
+            lit(&data)
+        ),
+    );
+    let e = load::<RewardRunConfig>(Some(&both), &[])
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("freeze_layers"), "{e}");
+}

@@ -39,7 +39,7 @@ pub fn evaluate_file(
         return Err(ConfigError::expected(field, "at least 1", 0).into());
     }
     let device = device.clone().without_autodiff();
-    let model = ScalarRewardModel::load(model_dir, &device)?;
+    let model = ScalarRewardModel::load_any(model_dir, &device)?;
     let (tokenizer, add_bos, tokenizer_config) =
         load_tokenizer(model_dir).map_err(RmError::from)?;
     let template = pref_data::model_chat_template(tokenizer_config.as_deref())?;

@@ -49,6 +49,7 @@ pub mod dense;
 pub mod error;
 pub mod eval;
 mod eval_file;
+mod folder;
 mod load;
 pub mod loss;
 pub mod method;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use lm::Transformer;
+use lm::LanguageModel;
 use lm::checkpoint::load_tokenizer;
 use lm::tokenizer::Tokenizer;
 
@@ -16,7 +16,7 @@ use crate::online::ModelReward;
 pub const NORMALIZER_FILE: &str = "normalizer.json";
 
 /// The reward a saved reward-model folder gives: its scalar model, normalised or not.
-pub type FolderReward = ModelReward<NormalizedRewardModel<ScalarRewardModel<Transformer>>>;
+pub type FolderReward = ModelReward<NormalizedRewardModel<ScalarRewardModel<LanguageModel>>>;
 
 /// Loads the reward-model folder `dir` (as [`run`](crate::run()) writes it, `<out>/model`)
 /// as a [`rlhf_core::Reward`] named `"rm"` on `device` (the plain device: rewards are scored
@@ -35,7 +35,7 @@ pub fn load_reward(
     policy_tokenizer: Option<&Tokenizer>,
     device: &Device,
 ) -> RmResult<FolderReward> {
-    let model = ScalarRewardModel::load(dir, device)?;
+    let model = ScalarRewardModel::load_any(dir, device)?;
     let stats = if normalize {
         Some(RewardNormalizer::load(&dir.join(NORMALIZER_FILE))?)
     } else {
@@ -65,9 +65,9 @@ pub fn load_reward(
 mod tests {
     use super::*;
     use burn::tensor::{Int, Tensor, TensorData};
-    use lm::TransformerConfig;
     use lm::checkpoint::save_tokenizer;
     use lm::tokenizer::SpecialTokens;
+    use lm::{Transformer, TransformerConfig};
     use rlhf_core::{Reward, RewardInput, Sample, SampleTensors};
 
     fn tokenizer(texts: &[&str], vocab: usize) -> Tokenizer {

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Int, Tensor};
 use lm::checkpoint::{CONFIG_FILE, load_model, write_atomic};
 use lm::{CausalLm, Gemma3, LanguageModel, ScalarHead, Transformer, TransformerConfig};
@@ -161,17 +160,15 @@ impl ScalarRewardModel<Transformer> {
     /// Saves the model into the folder `dir`: `config.json` (the backbone's config) and
     /// `reward_model.safetensors` (backbone and head).
     pub fn save(&self, dir: &Path) -> RmResult<()> {
-        let io = |path: &Path, e: &dyn std::fmt::Display| RmError::Io {
-            path: path.to_path_buf(),
+        std::fs::create_dir_all(dir).map_err(|e| RmError::Io {
+            path: dir.to_path_buf(),
             message: e.to_string(),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
-        let path = dir.join(RM_WEIGHTS_FILE);
-        let mut store = SafetensorsStore::from_bytes(None);
-        self.save_into(&mut store).map_err(|e| io(&path, &e))?;
-        let bytes = store.get_bytes().map_err(|e| io(&path, &e))?;
-        write_atomic(&path, &bytes)?;
-        let config = serde_json::to_vec_pretty(&self.backbone.config).map_err(|e| io(dir, &e))?;
+        })?;
+        crate::folder::write_weights(self, dir)?;
+        let config = serde_json::to_vec_pretty(&self.backbone.config).map_err(|e| RmError::Io {
+            path: dir.join(CONFIG_FILE),
+            message: e.to_string(),
+        })?;
         write_atomic(&dir.join(CONFIG_FILE), &config)?;
         Ok(())
     }
@@ -179,31 +176,8 @@ impl ScalarRewardModel<Transformer> {
     /// Loads a model written by [`save`](Self::save). Every tensor must fit.
     pub fn load(dir: &Path, device: &Device) -> RmResult<Self> {
         let config = read_config(dir)?;
-        let path = dir.join(RM_WEIGHTS_FILE);
-        if !path.is_file() {
-            return Err(RmError::Io {
-                path,
-                message: "missing weights file".into(),
-            });
-        }
-        let mut model = Self::new(Transformer::new(&config, 0, device)?, 0, device);
-        let mut store = SafetensorsStore::from_file(&path);
-        let result = model.load_from(&mut store).map_err(|e| RmError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        if !result.missing.is_empty() || !result.unused.is_empty() || !result.errors.is_empty() {
-            return Err(RmError::Io {
-                path,
-                message: format!(
-                    "does not fit the config: missing {:?}, unused {:?}, errors {:?}",
-                    result.missing.iter().map(|m| &m.0).collect::<Vec<_>>(),
-                    result.unused,
-                    result.errors
-                ),
-            });
-        }
-        Ok(model)
+        let model = Self::new(Transformer::new(&config, 0, device)?, 0, device);
+        crate::folder::read_weights(model, dir)
     }
 }
 

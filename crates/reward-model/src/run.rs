@@ -8,6 +8,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use lm::checkpoint::{ModelBundle, load_bundle, save_tokenizer};
+use lm::lora::LoraModel;
 use lm::{LanguageModel, LmError};
 use pref_data::{BatchSource, PairBatch, PairBatches, PipelineError, TemplateError};
 use serde::Serialize;
@@ -111,11 +112,9 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
         tokenizer_config,
         ..
     } = load_bundle(&config.model, &ad).map_err(model_err)?;
-    let LanguageModel::Transformer(backbone) = model else {
-        return Err(model_err(LmError::Config {
-            field: "model",
-            reason: "a reward model over Gemma 3 cannot be saved yet".into(),
-        }));
+    let backbone = match &config.lora {
+        Some(lora) => model.with_lora(lora).map_err(model_err)?,
+        None => model,
     };
     let template = pref_data::model_chat_template(tokenizer_config.as_deref())?;
     let train_cfg = &config.train;
@@ -134,7 +133,7 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
     let model =
         ScalarRewardModel::new(backbone, train_cfg.seed, &ad).freeze_lower(config.freeze_layers)?;
     let bins = config.calibration_bins;
-    let held_out = |m: &ScalarRewardModel<lm::Transformer>| -> Result<Option<EvalReport>, RmError> {
+    let held_out = |m: &ScalarRewardModel<LanguageModel>| -> Result<Option<EvalReport>, RmError> {
         match &data.valid {
             Some(v) => Ok(Some(evaluate_scores(&score_pairs(m, v, device), bins)?)),
             None => Ok(None),
@@ -158,7 +157,7 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
     let after = held_out(&trained)?;
     let normalizer = fit_normalizer(&trained, data.valid.as_ref().unwrap_or(&data.train), device);
     let model_dir = config.out.join("model");
-    trained.save(&model_dir)?;
+    trained.save_any(&model_dir)?;
     save_tokenizer(&tokenizer, add_bos, tokenizer_config.as_deref(), &model_dir)
         .map_err(RmError::from)?;
     normalizer.save(&model_dir.join(crate::NORMALIZER_FILE))?;

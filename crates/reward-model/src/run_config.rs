@@ -1,6 +1,6 @@
 //! [`RewardRunConfig`]: everything one reward-model run needs, as one TOML/serde document.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pref_data::PairDataConfig;
 use serde::{Deserialize, Serialize};
@@ -20,11 +20,16 @@ pub struct RewardRunConfig {
     /// trained `model/` (`reward_model.safetensors`, `config.json`, `tokenizer.json`,
     /// `tokenizer_config.json`, `normalizer.json`). Rerunning with the same folder resumes. Default `runs/reward`.
     pub out: PathBuf,
-    /// The backbone: a Hugging Face folder or a folder of this project (e.g. an SFT run's
-    /// `model/`) of the Llama/Qwen/Mistral/GPT-2 families. Required.
+    /// The backbone: a Hugging Face folder (Llama, Qwen, Mistral, GPT-2, Gemma 3 families), a
+    /// Gemma 3 `.gguf` file, or a folder of this project (e.g. an SFT run's `model/`).
+    /// Required.
     pub model: PathBuf,
     /// Freeze the embeddings and this many lowest blocks. Default 0 (TRL trains all).
     pub freeze_layers: usize,
+    /// Train LoRA adapters on the backbone (Hu et al. 2021; TRL's `peft_config`) instead of
+    /// its weights: the backbone is frozen and only the adapters and the scalar head train;
+    /// the saved model holds the merged weights. Unset: full fine-tuning. Default unset.
+    pub lora: Option<lm::lora::LoraConfig>,
     /// Bins of the held-out calibration (ECE) in the report. Default 10.
     pub calibration_bins: usize,
     /// The preference file and its split and truncation.
@@ -43,6 +48,7 @@ impl Default for RewardRunConfig {
             out: PathBuf::from("runs/reward"),
             model: PathBuf::new(),
             freeze_layers: 0,
+            lora: None,
             calibration_bins: 10,
             data: PairDataConfig::default(),
             train: TrainingConfig::default(),
@@ -58,15 +64,22 @@ impl RewardRunConfig {
             return Err(ConfigError::expected("out", "a run folder", "nothing"));
         }
         if let Some(got) = lm::checkpoint::model_path_problem(&self.model) {
-            return Err(ConfigError::expected("model", "a model folder", got));
-        }
-        if let Some(family) = gemma_family(&self.model) {
             return Err(ConfigError::expected(
                 "model",
-                "a Llama/Qwen/Mistral/GPT-2-family backbone (saving a reward model over \
-                 Gemma 3 is not supported yet)",
-                family,
+                "a model folder or .gguf file",
+                got,
             ));
+        }
+        if let Some(lora) = &self.lora {
+            lora.validate()
+                .map_err(|e| ConfigError::expected("lora", "a valid LoRA configuration", e))?;
+            if self.freeze_layers > 0 {
+                return Err(ConfigError::expected(
+                    "freeze_layers",
+                    "0 with `lora` (the adapters already freeze the whole backbone)",
+                    self.freeze_layers,
+                ));
+            }
         }
         if self.calibration_bins == 0 {
             return Err(ConfigError::expected("calibration_bins", "at least 1", 0));
@@ -88,17 +101,4 @@ impl RewardRunConfig {
         })?;
         Ok(())
     }
-}
-
-/// `Some(description)` when `path` holds a Gemma 3 model (a GGUF file, a Hugging Face
-/// `gemma3_text` folder, or a folder of this project with the `gemma3` family).
-fn gemma_family(path: &Path) -> Option<String> {
-    if path.extension().is_some_and(|e| e == "gguf") {
-        return Some(format!("{} (a GGUF file: Gemma 3)", path.display()));
-    }
-    let text = std::fs::read_to_string(path.join("config.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let is_gemma = v.get("model_type").and_then(|t| t.as_str()) == Some("gemma3_text")
-        || v.get(lm::checkpoint::FAMILY_KEY).and_then(|t| t.as_str()) == Some("gemma3");
-    is_gemma.then(|| format!("{} (Gemma 3)", path.display()))
 }

@@ -108,3 +108,20 @@ pub fn lit(path: &Path) -> String {
 fn toml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
+
+/// A tiny Gemma 3 model with the records' tokenizer, saved as a folder of this project in
+/// `dir/gemma`.
+pub fn gemma_folder(dir: &Path) -> PathBuf {
+    let texts: Vec<String> = records()
+        .into_iter()
+        .map(|(p, c, r)| format!("{p}{c}{r}"))
+        .collect();
+    let tokenizer = Tokenizer::train_bpe_from_iter(texts, 300, &SpecialTokens::default(), 1)
+        .expect("a tokenizer");
+    let config =
+        lm::Gemma3Config::new(tokenizer.vocab_size(), 32, 2, 2, 1, 16, 64).with_max_seq_len(128);
+    let model = lm::Gemma3::new(&config, 0, &device()).expect("a model");
+    let out = dir.join("gemma");
+    save_bundle(&LanguageModel::Gemma3(model), &tokenizer, true, None, &out).expect("saved");
+    out
+}

@@ -100,6 +100,7 @@ pub enum LoraInit {
 /// dropout acts only on the adapter's input and only on a training (autodiff) device, as in
 /// PEFT.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoraConfig {
     /// Rank `r` of the adapters.
     pub rank: usize,

@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use kl_control::KlController;
 use lm::checkpoint::save_bundle;
 use lm::tokenizer::Tokenizer;
-use lm::{CausalLm, LanguageModel, Transformer};
+use lm::{CausalLm, LanguageModel};
 use pref_data::{ChatTemplate, PromptRecord, TokenizeConfig, load_prompt_data};
 use reward_model::ScalarRewardModel;
 use rlhf_core::Reward;
@@ -221,10 +221,10 @@ fn run_inner(
     let model = match (&train.algorithm, &config.critic) {
         (Algorithm::Ppo(_), Some(dir)) => ActorCritic::with_critic(
             policy,
-            ScalarRewardModel::load(dir, &ad).map_err(RunError::Critic)?,
+            ScalarRewardModel::load_any(dir, &ad).map_err(RunError::Critic)?,
         ),
         (Algorithm::Ppo(_), None) => ActorCritic::with_value_head(policy, train.seed, &ad),
-        _ => ActorCritic::<LanguageModel, Transformer>::policy_only(policy),
+        _ => ActorCritic::<LanguageModel, LanguageModel>::policy_only(policy),
     };
     let tok = &bundle.tokenizer;
     let eval = |policy: &dyn CausalLm, reward: &mut dyn Reward| {
