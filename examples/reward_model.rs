@@ -3,6 +3,10 @@
 //! SFT model (`--sft-dir`, default `runs/sft/model/`; when absent, a 90-step version of
 //! `examples/configs/sft.toml` is trained first by `policy_opt::sft::run` into `<out>/sft/`).
 //!
+//! With `--gemma PATH` the backbone is Gemma 3 270M (GGUF) with
+//! `examples/configs/reward_gemma.toml` (TRL RewardTrainer's settings), `--lora` trains
+//! adapters instead of every weight.
+//!
 //! ```text
 //! cargo run --release --example reward_model                     # ≈ 9.5 min on 2 CPU cores
 //! cargo run --release --example reward_model -- --help           # the settings
@@ -39,6 +43,13 @@ struct Args {
     /// Optimizer steps (default: the config's 300).
     #[arg(long)]
     steps: Option<usize>,
+    /// A backbone to use instead of the SFT model, with `examples/configs/reward_gemma.toml`'s
+    /// settings (TRL's for Gemma 3 270M): e.g. `.cache/gemma3/gemma-3-270m-q4_k_m.gguf`.
+    #[arg(long)]
+    gemma: Option<PathBuf>,
+    /// Train LoRA adapters (rank 16, α 32, every projection, lr 1e-4) instead of every weight.
+    #[arg(long)]
+    lora: bool,
     /// Seed of the split, the data order and the head.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -60,10 +71,24 @@ fn run(args: Args) -> Res<()> {
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
-    let model = sft_model::sft_model(&args.sft_dir, &args.out.join("sft"), &data, &device)?;
-    let mut config: RewardRunConfig = toml::from_str(include_str!("configs/reward.toml"))?;
+    let mut config: RewardRunConfig = match &args.gemma {
+        Some(path) => {
+            let mut c: RewardRunConfig = toml::from_str(include_str!("configs/reward_gemma.toml"))?;
+            c.model = path.clone();
+            c
+        }
+        None => {
+            let sft = sft_model::sft_model(&args.sft_dir, &args.out.join("sft"), &data, &device)?;
+            let c: RewardRunConfig = toml::from_str(include_str!("configs/reward.toml"))?;
+            RewardRunConfig { model: sft, ..c }
+        }
+    };
+    if args.lora {
+        let all = lm::lora::LoraConfig::new(16, 32.0).with_all_targets();
+        (config.lora, config.freeze_layers) = (Some(all), 0);
+        config.train.learning_rate = Some(1e-4);
+    }
     config.out = args.out;
-    config.model = model;
     config.data.path = data;
     config.train.seed = args.seed;
     config.train.steps = args.steps.unwrap_or(config.train.steps);

@@ -10,14 +10,14 @@ use burn::tensor::Device;
 use lm::checkpoint::{ModelBundle, load_bundle, save_tokenizer};
 use lm::lora::LoraModel;
 use lm::{LanguageModel, LmError};
-use pref_data::{BatchSource, PairBatch, PairBatches, PipelineError, TemplateError};
+use pref_data::{BatchSource, PairBatch, PipelineError, TemplateError};
 use serde::Serialize;
 use train::{ConfigError, TrainError, train};
 
 use crate::error::RmError;
-use crate::eval::{EvalReport, evaluate_scores, score_pairs};
+use crate::eval::{EvalReport, PairScores, evaluate_scores, score_pairs};
 use crate::method::PairwiseRm;
-use crate::model::{RewardModel, ScalarRewardModel};
+use crate::model::ScalarRewardModel;
 use crate::normalize::RewardNormalizer;
 use crate::run_config::{REWARD_DEFAULT_LR, RewardRunConfig};
 
@@ -154,8 +154,13 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
         device,
     )?;
     let trained = outcome.model.valid();
-    let after = held_out(&trained)?;
-    let normalizer = fit_normalizer(&trained, data.valid.as_ref().unwrap_or(&data.train), device);
+    // The held-out scores serve the report and the normaliser (scored once).
+    let scores = score_pairs(&trained, data.valid.as_ref().unwrap_or(&data.train), device);
+    let after = match &data.valid {
+        Some(_) => Some(evaluate_scores(&scores, bins)?),
+        None => None,
+    };
+    let normalizer = fit_normalizer(&scores);
     let model_dir = config.out.join("model");
     trained.save_any(&model_dir)?;
     save_tokenizer(&tokenizer, add_bos, tokenizer_config.as_deref(), &model_dir)
@@ -187,13 +192,8 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
     Ok(report)
 }
 
-/// Reward statistics of both completions of every pair of `data`.
-fn fit_normalizer<M: RewardModel>(
-    model: &M,
-    data: &PairBatches,
-    device: &Device,
-) -> RewardNormalizer {
-    let scores = score_pairs(model, data, device);
+/// Reward statistics of both completions of every scored pair.
+fn fit_normalizer(scores: &PairScores) -> RewardNormalizer {
     let all: Vec<f32> = scores
         .chosen
         .iter()
