@@ -80,7 +80,7 @@ fn run(args: Args) -> Res<()> {
     let ad = device.clone().autodiff();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
-    let (pairs, skips) = pref_data::read_hh(&path, pref_data::Mode::Lenient)?;
+    let (pairs, skips) = pref_data::read_hh(&path, &pref_data::ReadOptions::default())?;
     println!("{skips}");
     let fractions = pref_data::SplitFractions {
         valid: 0.1,

@@ -86,7 +86,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
-    let (pairs, report) = read_hh(&path, Mode::Lenient)?;
+    let (pairs, report) = read_hh(
+        &path,
+        &pref_data::ReadOptions::default().mode(Mode::Lenient),
+    )?;
     println!("{report}");
 
     let examples: Vec<SftExample> = pairs
