@@ -452,7 +452,8 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let hh = locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")
             .map_err(|e| err(&e))?;
-        let (hh, _) = read_hh(&hh, Mode::Lenient).map_err(|e| err(&e))?;
+        let (hh, _) = read_hh(&hh, &pref_data::ReadOptions::default().mode(Mode::Lenient))
+            .map_err(|e| err(&e))?;
         let pairs: Vec<PreferencePair> = hh.into_iter().take(n).map(Into::into).collect();
         let cfg = TokenizeConfig {
             max_prompt_len: args.prompt_len,

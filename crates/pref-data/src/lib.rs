@@ -16,8 +16,6 @@
 //!   a chunk at a time;
 //! - [`batch`]: padded `Int` tensor batches ([`PairBatches`]: chosen and rejected stacked
 //!   `[2B, T]`; rankings, unpaired examples, prompts) with seeded length grouping;
-//! - [`hh`]: the HH-RLHF format: prompt/chosen/rejected pairs with validation, and
-//!   dialogue turns;
 //! - [`locate`]: where an example finds the HH-RLHF file (`--data`, the shared data
 //!   folder, or the Hugging Face hub);
 //! - [`pipeline`]: the whole way from a preference file to training batches (read → split
@@ -26,11 +24,11 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use pref_data::{Mode, locate_hh, read_hh};
+//! use pref_data::{ReadOptions, locate_hh, read_hh};
 //!
 //! let root = Path::new(env!("CARGO_MANIFEST_DIR"));
 //! let path = locate_hh(None, root, "harmless-base-dev.jsonl.gz")?;
-//! let (pairs, report) = read_hh(&path, Mode::Lenient)?;
+//! let (pairs, report) = read_hh(&path, &ReadOptions::default())?;
 //! println!("{report}");
 //! # Ok::<(), pref_data::DataError>(())
 //! ```
@@ -40,7 +38,6 @@
 pub mod batch;
 pub mod error;
 pub mod formats;
-pub mod hh;
 pub mod jsonl;
 pub mod labelling;
 pub mod locate;
@@ -59,14 +56,11 @@ pub use batch::{
 };
 pub use error::{Attempt, DataError};
 pub use formats::{
-    Format, FormatReader, Hh, Pairwise, PromptCompletion, PromptOnly, Ranked, ReadOptions, Reason,
-    Report, Rft, SoftPairwise, Unpaired, read_completions, read_pairs, read_prompts, read_ranked,
-    read_rft, read_soft_pairs, read_unpaired, split_rft, write_completions, write_hh, write_pairs,
-    write_prompts, write_ranked, write_rft, write_soft_pairs, write_unpaired,
-};
-pub use hh::{
-    Field, HhPair, HhProblem, Mode, Role, SkipExample, SkipReason, SkipReport, TurnsError, read_hh,
-    split_turns,
+    Format, FormatReader, Hh, HhPair, Mode, Pairwise, PromptCompletion, PromptOnly, Ranked,
+    ReadOptions, Reason, Report, Rft, Role, SoftPairwise, TurnsError, Unpaired, read_completions,
+    read_hh, read_pairs, read_prompts, read_ranked, read_rft, read_soft_pairs, read_unpaired,
+    split_rft, split_turns, write_completions, write_hh, write_pairs, write_prompts, write_ranked,
+    write_rft, write_soft_pairs, write_unpaired,
 };
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use labelling::LabellingError;

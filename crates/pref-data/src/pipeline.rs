@@ -12,8 +12,7 @@ use crate::batch::{
     BatchConfig, BatchError, PaddingSide, PairBatches, TokenizedPrompt, split_by_prompt_text,
 };
 use crate::error::DataError;
-use crate::formats::{Mode, ReadOptions, read_pairs, read_soft_pairs};
-use crate::hh::read_hh;
+use crate::formats::{Mode, ReadOptions, read_hh, read_pairs, read_soft_pairs};
 use crate::record::{PreferencePair, PromptExample};
 use crate::split::{SplitFractions, Splits};
 use crate::template::{ChatTemplate, TemplateError};
@@ -191,7 +190,7 @@ pub fn read_pair_file(cfg: &PairDataConfig) -> Result<(Vec<PreferencePair>, Stri
             (p, r.to_string())
         }
         PairFormat::Hh => {
-            let (p, r) = read_hh(&cfg.path, mode)?;
+            let (p, r) = read_hh(&cfg.path, &opts)?;
             (p.into_iter().map(Into::into).collect(), r.to_string())
         }
     };

@@ -11,7 +11,7 @@ use pref_data::formats::{
     Format, Hh, HhReader, Mode, Pairwise, PromptOnly, Ranked, ReadOptions, Reason, SoftPairwise,
     Unpaired, read, write,
 };
-use pref_data::{DataError, PreferencePair, RankedExample, SkipReason, Text};
+use pref_data::{DataError, PreferencePair, RankedExample, Text};
 
 /// A file `name` holding `bytes`, in a temporary folder kept alive with it.
 struct File {
@@ -28,12 +28,7 @@ fn file(name: &str, bytes: impl AsRef<[u8]>) -> File {
 
 /// Reads one-record `line` (at line 1 of `f.jsonl`) strictly in `format` with `opts`, and
 /// returns the error message with the folder stripped; checks the lenient reason too.
-fn problem<F: Format<Reason = Reason> + Copy>(
-    format: F,
-    opts: ReadOptions,
-    line: &str,
-    reason: Reason,
-) -> String
+fn problem<F: Format + Copy>(format: F, opts: ReadOptions, line: &str, reason: Reason) -> String
 where
     F::Record: std::fmt::Debug,
 {
@@ -327,7 +322,7 @@ fn extra_field_only_where_denied() {
         &ReadOptions::default().deny_unknown_fields(true),
     )
     .unwrap();
-    assert_eq!(report.count(SkipReason::UnknownField), 1);
+    assert_eq!(report.count(Reason::UnknownField), 1);
 }
 
 #[test]
@@ -690,7 +685,7 @@ fn not_json_lines_at_all() {
         "{err}"
     );
     // HH through the old entry point too.
-    let err = pref_data::read_hh(&f.path, Mode::Lenient).unwrap_err();
+    let err = pref_data::read_hh(&f.path, &ReadOptions::default()).unwrap_err();
     assert!(matches!(err, DataError::NotJsonLines { .. }), "{err:?}");
     // An empty file is no error: nothing to read.
     let f = file("empty.jsonl", "\n\n");

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong configuring, training, evaluating or applying a reward model.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RmError {
     /// A setting is out of range; names the field, what it must be and what it was.
     #[error("invalid {field}: expected {expected}, got {got}")]

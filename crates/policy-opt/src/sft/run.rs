@@ -220,7 +220,8 @@ fn read_records(data: &SftRunData) -> Result<(Vec<CompletionExample>, String), R
             (r, rep.to_string())
         }
         SftFormat::Hh => {
-            let (pairs, rep) = read_hh(&data.path, mode).map_err(read_err)?;
+            let (pairs, rep) =
+                read_hh(&data.path, &ReadOptions::default().mode(mode)).map_err(read_err)?;
             let r = pairs
                 .into_iter()
                 .map(|p| CompletionExample {

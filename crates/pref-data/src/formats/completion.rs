@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::report::{Problem, Reason};
+use super::report::Problem;
 use super::value::{check_form, check_not_blank, object, required_text, text_json};
 use super::{Format, ReadOptions};
 use crate::record::CompletionExample;
@@ -17,7 +17,6 @@ const FIELDS: &[&str] = &["prompt", "completion"];
 
 impl Format for PromptCompletion {
     type Record = CompletionExample;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "prompt-completion"
@@ -47,6 +46,7 @@ impl Format for PromptCompletion {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::Reason;
     use crate::record::{Message, Text};
     use serde_json::json;
 

@@ -100,7 +100,7 @@ use std::path::Path;
 use serde_json::Value;
 
 pub use completion::PromptCompletion;
-pub use hh::Hh;
+pub use hh::{ASSISTANT_MARKER, HUMAN_MARKER, Hh, HhPair, Role, TurnsError, split_turns};
 pub use pairwise::{Pairwise, extract_prompt};
 pub use prompt::{PromptOnly, REFERENCE_ALIASES};
 pub use ranked::Ranked;
@@ -108,14 +108,13 @@ pub use reader::{
     CompletionReader, FormatReader, HhReader, PairReader, PromptReader, RankedReader, RftReader,
     SoftPairReader, UnpairedReader, parse_line, parse_record, read,
 };
-pub use report::{EXAMPLES_PER_REASON, Example, Problem, ProblemKind, Reason, Report};
+pub use report::{EXAMPLES_PER_REASON, Example, Problem, Reason, Report};
 pub use rft::{Rft, split_rft};
 pub use soft::SoftPairwise;
 pub use unpaired::Unpaired;
 pub use writer::write;
 
 use crate::error::DataError;
-use crate::hh::HhPair;
 use crate::record::{
     CompletionExample, PreferencePair, PromptExample, RankedExample, RftExample, UnpairedExample,
 };
@@ -176,8 +175,6 @@ impl ReadOptions {
 pub trait Format {
     /// The in-memory record.
     type Record: PartialEq;
-    /// The category of its problems, the key of its [`Report`].
-    type Reason: ProblemKind;
 
     /// The format's name, for messages.
     fn name(&self) -> &'static str;
@@ -195,15 +192,11 @@ pub trait Format {
 
     /// Validates one parsed JSON record. Fields not in [`Format::fields`] are ignored
     /// here (the shared machinery checks them).
-    fn parse(
-        &self,
-        value: &Value,
-        opts: &ReadOptions,
-    ) -> Result<Self::Record, Problem<Self::Reason>>;
+    fn parse(&self, value: &Value, opts: &ReadOptions) -> Result<Self::Record, Problem>;
 
     /// The JSON record for `record`; fails if `record` cannot be represented. [`write()`]
     /// also checks that the result parses back to `record`.
-    fn to_json(&self, record: &Self::Record) -> Result<Value, Problem<Self::Reason>>;
+    fn to_json(&self, record: &Self::Record) -> Result<Value, Problem>;
 }
 
 /// Reads a [`Pairwise`] file (TRL preference format).
@@ -252,6 +245,19 @@ pub fn read_ranked(
     opts: &ReadOptions,
 ) -> Result<(Vec<RankedExample>, Report), DataError> {
     read(path, Ranked, opts)
+}
+
+/// Reads an [`Hh`] file (Anthropic HH-RLHF: `{"chosen", "rejected"}` full dialogues) into
+/// [`HhPair`]s (convert them to [`PreferencePair`]s with `From`).
+///
+/// As every reader: in [`Mode::Strict`] the first invalid line is an error naming file, line
+/// and field; in [`Mode::Lenient`] invalid lines are skipped and counted in the [`Report`].
+/// For streaming, use [`HhReader`].
+pub fn read_hh(
+    path: impl AsRef<Path>,
+    opts: &ReadOptions,
+) -> Result<(Vec<HhPair>, Report), DataError> {
+    read(path, Hh, opts)
 }
 
 /// Writes hard-labelled pairs in the [`Pairwise`] format (explicit prompt); returns the

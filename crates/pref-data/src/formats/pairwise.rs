@@ -23,7 +23,6 @@ const FIELDS: &[&str] = &["prompt", "chosen", "rejected", "margin"];
 
 impl Format for Pairwise {
     type Record = PreferencePair;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "pairwise"

@@ -23,7 +23,6 @@ const FIELDS: &[&str] = &["prompt", "reference", "answer", "solution", "ground_t
 
 impl Format for PromptOnly {
     type Record = PromptExample;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "prompt-only"

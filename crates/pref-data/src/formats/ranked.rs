@@ -25,7 +25,6 @@ const SCORES_EXPECTED: &str = "a list of numbers, one per completion (or no fiel
 
 impl Format for Ranked {
     type Record = RankedExample;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "ranked"

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::report::{Problem, ProblemKind, Report};
+use super::report::{Problem, Reason, Report};
 use super::{
     Format, Hh, Mode, Pairwise, PromptCompletion, PromptOnly, Ranked, ReadOptions, Rft,
     SoftPairwise, Unpaired,
@@ -28,7 +28,7 @@ pub struct FormatReader<F: Format> {
     format: F,
     opts: ReadOptions,
     lines: JsonlReader,
-    report: Report<F::Reason>,
+    report: Report,
     /// The first unreadable line and its message, for [`DataError::NotJsonLines`].
     first_unreadable: Option<(usize, String)>,
     finished: bool,
@@ -68,12 +68,12 @@ impl<F: Format> FormatReader<F> {
     }
 
     /// What has been read, kept and skipped so far.
-    pub fn report(&self) -> &Report<F::Reason> {
+    pub fn report(&self) -> &Report {
         &self.report
     }
 
     /// The final report (complete once the iterator has returned `None`).
-    pub fn into_report(self) -> Report<F::Reason> {
+    pub fn into_report(self) -> Report {
         self.report
     }
 
@@ -131,8 +131,8 @@ impl<F: Format> Iterator for FormatReader<F> {
                         return self.fail(e);
                     }
                     let reason = match e {
-                        DataError::Utf8 { .. } => F::Reason::invalid_utf8(),
-                        _ => F::Reason::invalid_json(),
+                        DataError::Utf8 { .. } => Reason::InvalidUtf8,
+                        _ => Reason::InvalidJson,
                     };
                     let line = e.line().unwrap_or(0);
                     let message = e.to_string();
@@ -156,7 +156,7 @@ pub fn parse_record<F: Format>(
     format: &F,
     value: &Value,
     opts: &ReadOptions,
-) -> Result<F::Record, Problem<F::Reason>> {
+) -> Result<F::Record, Problem> {
     if opts.deny_unknown_fields
         && !format.open_fields()
         && let Some(obj) = value.as_object()
@@ -165,7 +165,7 @@ pub fn parse_record<F: Format>(
         if let Some(key) = obj.keys().find(|k| !known.contains(&k.as_str())) {
             let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
             return Err(Problem::new(
-                F::Reason::unknown_field(),
+                Reason::UnknownField,
                 key.clone(),
                 format!(
                     "only the fields of the {} format ({}; unknown fields are denied)",
@@ -198,7 +198,7 @@ pub fn parse_line<F: Format>(
 }
 
 /// What [`read`] returns: every record kept, and the [`Report`].
-pub type ReadOutput<F> = (Vec<<F as Format>::Record>, Report<<F as Format>::Reason>);
+pub type ReadOutput<F> = (Vec<<F as Format>::Record>, Report);
 
 /// Reads a whole file of `format` into memory, with the [`Report`] of what was kept and
 /// skipped. See [`FormatReader`] for the strict and lenient behaviours.

@@ -10,22 +10,8 @@ use crate::error::DataError;
 /// Number of example lines kept per skip reason in a [`Report`].
 pub const EXAMPLES_PER_REASON: usize = 3;
 
-/// A category of bad record, the key under which a [`Report`] counts skipped lines.
-///
-/// Every format has one: [`Reason`] for the formats of [`crate::formats`],
-/// [`crate::hh::SkipReason`] for HH-RLHF. The three constructors name the problems
-/// that the shared reading machinery finds before a format sees the record.
-pub trait ProblemKind: Copy + Ord + fmt::Debug + fmt::Display {
-    /// The line is not valid UTF-8.
-    fn invalid_utf8() -> Self;
-    /// The line is not valid JSON.
-    fn invalid_json() -> Self;
-    /// The record has a field its format does not know (only reported under
-    /// [`crate::formats::ReadOptions::deny_unknown_fields`]).
-    fn unknown_field() -> Self;
-}
-
-/// Why a record of one of the [`crate::formats`] was rejected.
+/// Why a record of one of the [`crate::formats`] was rejected, the key under which a
+/// [`Report`] counts skipped lines.
 ///
 /// The `&'static str` is the top-level field concerned, so that a [`Report`] counts,
 /// e.g., a missing `chosen` apart from a missing `rejected`; the exact place (such as
@@ -59,24 +45,16 @@ pub enum Reason {
     /// A number outside its allowed range (a probability outside `[0, 1]`, a negative or
     /// non-finite margin, a non-finite score).
     OutOfRange(&'static str),
+    /// A dialogue has no `"\n\nAssistant:"` turn (HH-RLHF).
+    NoAssistantTurn(&'static str),
+    /// The two dialogues differ before their final Assistant turn (HH-RLHF).
+    PromptMismatch,
     /// A ranking with fewer than two completions.
     TooFewCompletions,
     /// `scores` and `completions` have different lengths.
     LengthMismatch,
     /// Two completions of a ranking have equal scores, and ties are not allowed.
     Tie,
-}
-
-impl ProblemKind for Reason {
-    fn invalid_utf8() -> Self {
-        Reason::InvalidUtf8
-    }
-    fn invalid_json() -> Self {
-        Reason::InvalidJson
-    }
-    fn unknown_field() -> Self {
-        Reason::UnknownField
-    }
 }
 
 impl fmt::Display for Reason {
@@ -99,6 +77,10 @@ impl fmt::Display for Reason {
             Reason::EmptyText(x) => write!(f, "empty `{x}`"),
             Reason::IdenticalCompletions => write!(f, "identical completions"),
             Reason::OutOfRange(x) => write!(f, "`{x}` out of range"),
+            Reason::NoAssistantTurn(x) => write!(f, "`{x}` has no Assistant turn"),
+            Reason::PromptMismatch => {
+                write!(f, "`chosen` and `rejected` do not share the prompt")
+            }
             Reason::TooFewCompletions => write!(f, "fewer than 2 completions"),
             Reason::LengthMismatch => write!(f, "`scores` and `completions` differ in length"),
             Reason::Tie => write!(f, "tied scores where ties are not allowed"),
@@ -110,9 +92,9 @@ impl fmt::Display for Reason {
 /// what was found. Becomes a [`DataError::InvalidRecord`] (reading, with file and line)
 /// or a [`DataError::InvalidOutput`] (writing, with file and record index).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem<K = Reason> {
+pub struct Problem {
     /// The category, used as the key of [`Report::skipped`].
-    pub reason: K,
+    pub reason: Reason,
     /// The offending field, e.g. `chosen`, `chosen[1].content`, `scores[2]`
     /// (`<record>` for the record as a whole).
     pub field: String,
@@ -122,10 +104,10 @@ pub struct Problem<K = Reason> {
     pub got: String,
 }
 
-impl<K> Problem<K> {
+impl Problem {
     /// A problem.
     pub fn new(
-        reason: K,
+        reason: Reason,
         field: impl Into<String>,
         expected: impl Into<String>,
         got: impl Into<String>,
@@ -161,7 +143,7 @@ impl<K> Problem<K> {
     }
 }
 
-impl<K> fmt::Display for Problem<K> {
+impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -173,11 +155,11 @@ impl<K> fmt::Display for Problem<K> {
 
 /// One skipped line, kept as an example in a [`Report`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Example<K = Reason> {
+pub struct Example {
     /// 1-based line number.
     pub line: usize,
     /// Why it was skipped.
-    pub reason: K,
+    pub reason: Reason,
     /// The details (field, expected, got).
     pub detail: String,
 }
@@ -186,7 +168,7 @@ pub struct Example<K = Reason> {
 ///
 /// `kept + skipped_total() == total_lines`: no line is dropped without being counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report<K = Reason> {
+pub struct Report {
     /// The file read.
     pub path: PathBuf,
     /// Non-blank lines read (records).
@@ -196,12 +178,12 @@ pub struct Report<K = Reason> {
     /// Records kept.
     pub kept: usize,
     /// Number of skipped records per reason.
-    pub skipped: BTreeMap<K, usize>,
+    pub skipped: BTreeMap<Reason, usize>,
     /// The first [`EXAMPLES_PER_REASON`] skipped lines of each reason, in line order.
-    pub examples: Vec<Example<K>>,
+    pub examples: Vec<Example>,
 }
 
-impl<K> Default for Report<K> {
+impl Default for Report {
     fn default() -> Self {
         Self {
             path: PathBuf::new(),
@@ -214,7 +196,7 @@ impl<K> Default for Report<K> {
     }
 }
 
-impl<K: ProblemKind> Report<K> {
+impl Report {
     /// An empty report for `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
@@ -229,13 +211,13 @@ impl<K: ProblemKind> Report<K> {
     }
 
     /// Number of records skipped for `reason`.
-    pub fn count(&self, reason: K) -> usize {
+    pub fn count(&self, reason: Reason) -> usize {
         self.skipped.get(&reason).copied().unwrap_or(0)
     }
 
     /// Counts one skipped line, keeping it as an example if it is among the first
     /// [`EXAMPLES_PER_REASON`] of its reason. Does not count it in `total_lines`.
-    pub fn skip(&mut self, line: usize, reason: K, detail: String) {
+    pub fn skip(&mut self, line: usize, reason: Reason, detail: String) {
         let count = self.skipped.entry(reason).or_default();
         *count += 1;
         if *count <= EXAMPLES_PER_REASON {
@@ -250,11 +232,11 @@ impl<K: ProblemKind> Report<K> {
     /// Whether every non-blank line read so far was unreadable (invalid UTF-8 or JSON).
     pub(crate) fn nothing_readable(&self) -> bool {
         self.total_lines > 0
-            && self.count(K::invalid_utf8()) + self.count(K::invalid_json()) == self.total_lines
+            && self.count(Reason::InvalidUtf8) + self.count(Reason::InvalidJson) == self.total_lines
     }
 }
 
-impl<K: fmt::Display> fmt::Display for Report<K> {
+impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let skipped: usize = self.skipped.values().sum();
         let pct = if self.total_lines == 0 {
@@ -293,7 +275,7 @@ mod tests {
 
     #[test]
     fn counts_and_keeps_first_examples_per_reason() {
-        let mut r = Report::<Reason>::new("f.jsonl");
+        let mut r = Report::new("f.jsonl");
         for line in 1..=5 {
             r.total_lines += 1;
             r.skip(line, Reason::MissingField("chosen"), format!("d{line}"));

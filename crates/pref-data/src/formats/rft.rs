@@ -26,7 +26,6 @@ pub struct Rft;
 
 impl Format for Rft {
     type Record = RftExample;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "RFT"

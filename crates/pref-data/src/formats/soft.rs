@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::report::{Problem, Reason};
+use super::report::Problem;
 use super::value::{
     check_distinct, check_form, check_not_blank, check_probability, json_number, object,
     optional_margin, required_number, required_text, text_json,
@@ -22,7 +22,6 @@ const FIELDS: &[&str] = &["prompt", "a", "b", "p_a", "margin"];
 
 impl Format for SoftPairwise {
     type Record = PreferencePair;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "soft pairwise"
@@ -71,6 +70,7 @@ impl Format for SoftPairwise {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::Reason;
     use serde_json::json;
 
     #[test]

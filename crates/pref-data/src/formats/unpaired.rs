@@ -19,7 +19,6 @@ const FIELDS: &[&str] = &["prompt", "completion", "label"];
 
 impl Format for Unpaired {
     type Record = UnpairedExample;
-    type Reason = Reason;
 
     fn name(&self) -> &'static str {
         "unpaired"

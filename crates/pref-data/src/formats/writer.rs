@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use super::report::Problem;
+use super::report::{Problem, Reason};
 use super::{Format, Mode, ReadOptions};
 use crate::error::DataError;
 use crate::jsonl::write_jsonl;
@@ -54,14 +54,14 @@ where
 }
 
 /// `format.to_json(record)`, checked to read back equal.
-fn checked_json<F: Format>(format: &F, record: &F::Record) -> Result<Value, Problem<F::Reason>> {
+fn checked_json<F: Format>(format: &F, record: &F::Record) -> Result<Value, Problem> {
     let value = format.to_json(record)?;
     let back = format.parse(&value, &READ_BACK)?;
     if back != *record {
         // A format's `to_json` must reject what it cannot represent; reaching this is a
         // bug in the format, reported rather than written.
         return Err(Problem::new(
-            <F::Reason as super::ProblemKind>::invalid_json(),
+            Reason::InvalidJson,
             "<record>",
             format!(
                 "a record that the {} format reads back unchanged",

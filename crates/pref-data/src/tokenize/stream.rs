@@ -53,6 +53,7 @@ pub struct PairChunks<'a, I> {
 
 /// An error of a [`PairChunks`] stream: a tokenisation error, or the source's own.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PairChunkError {
     /// Tokenisation failed on a record.
     #[error(transparent)]

@@ -88,6 +88,7 @@ impl fmt::Display for ParseError {
 
 /// Why a formula could not be evaluated.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EvalError {
     /// A divisor evaluated to 0.
     DivisionByZero {
