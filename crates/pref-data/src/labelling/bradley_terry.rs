@@ -243,6 +243,12 @@ impl BradleyTerry {
             if alpha == 0.0 {
                 let mean = new.iter().sum::<f64>() / n_items as f64;
                 new.iter_mut().for_each(|t| *t -= mean);
+            } else {
+                // The likelihood does not see a common shift of the scores; only the prior
+                // pins it, so with a small α MM crawls along that direction. Maximise the
+                // posterior over the shift exactly (coordinate ascent, same fixed point).
+                let shift = prior_shift(&new);
+                new.iter_mut().for_each(|t| *t += shift);
             }
             let delta = new
                 .iter()
@@ -327,6 +333,26 @@ fn strongly_connected_components(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
     }
     components.sort_unstable_by_key(|c| c[0]);
     components
+}
+
+/// The shift `c` that maximises the prior `Σ_i α·(θ_i + c) − 2α·ln(1 + e^{θ_i + c})` (one
+/// virtual win and one virtual loss per item against a reference of strength 1), i.e. the
+/// root of `Σ_i σ(θ_i + c) = n/2`, by Newton's method (the left side increases in `c`).
+fn prior_shift(theta: &[f64]) -> f64 {
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let half = theta.len() as f64 / 2.0;
+    let mut c = 0.0;
+    for _ in 0..100 {
+        let (f, df) = theta.iter().fold((-half, 0.0), |(f, df), &t| {
+            let s = sigmoid(t + c);
+            (f + s, df + s * (1.0 - s))
+        });
+        if f.abs() < 1e-14 || df <= 0.0 {
+            break;
+        }
+        c -= (f / df).clamp(-10.0, 10.0);
+    }
+    c
 }
 
 #[cfg(test)]
