@@ -405,7 +405,8 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     use lm::CausalLm;
     use lm::lora::{LoraConfig, LoraModel};
     use policy_opt::sft::{Sft, SftBatch};
-    use pref_data::{ChatTemplate, Mode, PreferencePair, TokenizeConfig, locate_hh, read_hh};
+    use pref_data::{ChatTemplate, Mode, PreferencePair, TokenizeConfig, read_hh};
+    use rlhf::locate_hh;
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let path = args.gemma.as_ref().expect("checked by the caller");
     let frozen = match args.reference.as_str() {

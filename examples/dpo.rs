@@ -67,7 +67,7 @@ fn main() {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
+    let data = rlhf::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
     let sft = sft_model::sft_model(&args.sft, &args.out.join("sft"), &data, &device)?;
     let mut config: DpoRunConfig = toml::from_str(include_str!("configs/dpo.toml"))?;
     (config.out, config.model, config.data.path) = (args.out.clone(), sft.clone(), data);

@@ -98,7 +98,7 @@ fn run(args: Args) -> Res<()> {
     let t0 = Instant::now();
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
+    let data = rlhf::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
     let sft_dir = sft_model::sft_model(&args.sft_dir, &args.out.join("sft"), &data, &device)?;
     let f: Frontier = toml::from_str(include_str!("configs/frontier.toml"))?;
     let (lists, mut online, mut rm, mut dpo, runs) =

@@ -70,7 +70,7 @@ fn main() {
 fn run(args: Args) -> Res<()> {
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
+    let data = rlhf::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
     let mut config: RewardRunConfig = match &args.gemma {
         Some(path) => {
             let mut c: RewardRunConfig = toml::from_str(include_str!("configs/reward_gemma.toml"))?;

@@ -54,7 +54,7 @@ fn main() {
 fn run(args: Args) -> Res<()> {
     let device = lm::select_device()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = pref_data::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
+    let data = rlhf::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
     let mut config: SftRunConfig = toml::from_str(include_str!("configs/sft.toml"))?;
     (config.out, config.data.path) = (args.out.clone(), data.clone());
     config.train.seed = args.seed;

@@ -9,7 +9,9 @@
 //! - [`policy_opt`]: the policy methods: SFT, the DPO family, and online RL (PPO, GRPO, RLOO,
 //!   REINFORCE++) on one rollout engine.
 //! - [`kl_control`]: KL estimators, masked reductions, β controllers, KL reward shaping.
-//! - [`pref_data`]: preference data (HH-RLHF parsing, splits, locating the data).
+//! - [`pref_data`]: preference data (every format, splits, tokenisation, batches).
+//! - [`locate_hh`]: where the examples find the HH-RLHF file (`--data`, `../shared`, or the
+//!   Hugging Face hub with the `hub` feature).
 //! - [`reward_model`]: reward models from preferences (losses, training, evaluation).
 //! - [`rlaif_judge`]: AI feedback (constitutions, AI judges local and over HTTP, critique →
 //!   revision, AI-feedback datasets) and graders as rewards.
@@ -28,6 +30,8 @@
 //! assert_eq!(logp.dims(), [1, 3]);
 //! ```
 
+pub mod locate;
+
 pub use kl_control;
 pub use lm;
 pub use policy_opt;
@@ -36,3 +40,4 @@ pub use reward_model;
 pub use rlaif_judge;
 pub use rlhf_core;
 pub use train;
+pub use locate::{LocateOptions, locate_hh, locate_hh_with};

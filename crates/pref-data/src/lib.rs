@@ -1,6 +1,6 @@
 //! Preference data for RLHF: file formats, validation, tokenisation and batching.
 //!
-//! This first slice reads the Anthropic HH-RLHF format and finds its data:
+//! Its modules:
 //!
 //! - [`jsonl`]: streaming JSON Lines reader (plain or gzip) with line numbers, and an
 //!   atomic writer;
@@ -16,19 +16,17 @@
 //!   a chunk at a time;
 //! - [`batch`]: padded `Int` tensor batches ([`PairBatches`]: chosen and rejected stacked
 //!   `[2B, T]`; rankings, unpaired examples, prompts) with seeded length grouping;
-//! - [`locate`]: where an example finds the HH-RLHF file (`--data`, the shared data
-//!   folder, or the Hugging Face hub);
 //! - [`pipeline`]: the whole way from a preference file to training batches (read → split
 //!   by prompt → template and tokenise → batch), configured by [`PairDataConfig`];
+//! - [`prompt_data`]: the prompts of an online run, once each and split by prompt
+//!   ([`PromptDataConfig`], [`load_prompt_data`]);
 //! - [`error`]: [`DataError`], whose messages name file, line and field.
 //!
 //! ```no_run
-//! use std::path::Path;
-//! use pref_data::{ReadOptions, locate_hh, read_hh};
+//! use pref_data::{ReadOptions, read_hh};
 //!
-//! let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-//! let path = locate_hh(None, root, "harmless-base-dev.jsonl.gz")?;
-//! let (pairs, report) = read_hh(&path, &ReadOptions::default())?;
+//! let path = "harmless-base-dev.jsonl.gz";
+//! let (pairs, report) = read_hh(path, &ReadOptions::default())?;
 //! println!("{report}");
 //! # Ok::<(), pref_data::DataError>(())
 //! ```
@@ -40,7 +38,6 @@ pub mod error;
 pub mod formats;
 pub mod jsonl;
 pub mod labelling;
-pub mod locate;
 pub mod pipeline;
 pub mod prompt_data;
 pub mod record;
@@ -64,7 +61,6 @@ pub use formats::{
 };
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use labelling::LabellingError;
-pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use pipeline::{
     InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, held_out_prompts,
     load_pair_data, model_chat_template, read_pair_file, split_pair_file,

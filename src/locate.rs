@@ -1,4 +1,5 @@
-//! Finding the HH-RLHF data file for an example or test.
+//! Finding the HH-RLHF data file for the examples (this repository's layout, and a download
+//! from the Hugging Face hub: not library business, so it lives here beside the examples).
 //!
 //! [`locate_hh`] looks, in order, at:
 //! 1. the path given with `--data` (a file, or a folder holding the file);
@@ -19,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::{Attempt, DataError};
+use pref_data::{Attempt, DataError};
 
 /// The Hugging Face dataset holding HH-RLHF.
 pub const HH_HUB_REPO: &str = "Anthropic/hh-rlhf";
