@@ -34,10 +34,10 @@ pub mod locate;
 
 pub use kl_control;
 pub use lm;
+pub use locate::{LocateOptions, locate_hh, locate_hh_with};
 pub use policy_opt;
 pub use pref_data;
 pub use reward_model;
 pub use rlaif_judge;
 pub use rlhf_core;
 pub use train;
-pub use locate::{LocateOptions, locate_hh, locate_hh_with};

@@ -143,7 +143,11 @@ fn ranked_fixture() {
 fn hh_roundtrip_on_real_data() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let path = root.join("../shared/data/hh-rlhf/harmless-base-dev.jsonl.gz");
-    assert!(path.is_file(), "the HH-RLHF test data is needed: {}", path.display());
+    assert!(
+        path.is_file(),
+        "the HH-RLHF test data is needed: {}",
+        path.display()
+    );
     let (pairs, report) = read(&path, Hh, &ReadOptions::default()).unwrap();
     assert_eq!(report.kept, 1992);
     roundtrip(Hh, &pairs);

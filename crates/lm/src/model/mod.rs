@@ -1,6 +1,48 @@
 //! The decoder-only models: the configurable [`Transformer`] (GPT-2, Llama, Qwen2/3,
 //! Mistral, SmolLM), [`Gemma3`], and the [`LanguageModel`] enum that holds either.
 
+/// The [`CausalLm`](crate::CausalLm) methods every decoder of this crate implements the same
+/// way from its `config` (`vocab_size`, `d_model`, `max_seq_len`, `n_layers`) and its
+/// `run(ids, mask, positions, cache)`; used inside each `impl CausalLm`.
+macro_rules! decoder_common {
+    () => {
+        fn vocab_size(&self) -> usize {
+            self.config.vocab_size
+        }
+
+        fn d_model(&self) -> usize {
+            self.config.d_model
+        }
+
+        fn max_seq_len(&self) -> usize {
+            self.config.max_seq_len
+        }
+
+        fn new_cache(&self, capacity: usize) -> crate::kv_cache::KvCache {
+            crate::kv_cache::KvCache::new(self.config.n_layers, capacity)
+        }
+
+        fn hidden(
+            &self,
+            ids: burn::tensor::Tensor<2, burn::tensor::Int>,
+            mask: burn::tensor::Tensor<2, burn::tensor::Int>,
+        ) -> burn::tensor::Tensor<3> {
+            let positions = crate::mask::positions_from_mask(mask.clone());
+            self.run(ids, mask, positions, None)
+        }
+
+        fn hidden_cached(
+            &self,
+            ids: burn::tensor::Tensor<2, burn::tensor::Int>,
+            mask: burn::tensor::Tensor<2, burn::tensor::Int>,
+            positions: burn::tensor::Tensor<2, burn::tensor::Int>,
+            cache: &mut crate::kv_cache::KvCache,
+        ) -> burn::tensor::Tensor<3> {
+            self.run(ids, mask, positions, Some(cache))
+        }
+    };
+}
+
 mod any;
 mod attention;
 mod block;

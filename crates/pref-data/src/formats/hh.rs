@@ -309,7 +309,11 @@ mod tests {
     fn real_file() -> PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let path = root.join("../shared/data/hh-rlhf/harmless-base-dev.jsonl.gz");
-        assert!(path.is_file(), "the HH-RLHF test data is needed: {}", path.display());
+        assert!(
+            path.is_file(),
+            "the HH-RLHF test data is needed: {}",
+            path.display()
+        );
         path
     }
 

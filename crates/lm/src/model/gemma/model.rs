@@ -11,7 +11,7 @@ use crate::error::LmError;
 use crate::fused_head::OutputProjection;
 use crate::kv_cache::KvCache;
 use crate::lora::LoraConfig;
-use crate::mask::{blocked_keys, positions_from_mask};
+use crate::mask::blocked_keys;
 use crate::model::{Attention, Block, GateActivation, Mlp, Norm, Rope, tied_logits};
 
 /// The weights of one Gemma 3 decoder layer, projections in burn's `[in, out]` layout and
@@ -265,26 +265,7 @@ fn check(what: &str, got: &[usize], want: &[usize]) -> Result<(), LmError> {
 }
 
 impl CausalLm for Gemma3 {
-    fn vocab_size(&self) -> usize {
-        self.config.vocab_size
-    }
-
-    fn d_model(&self) -> usize {
-        self.config.d_model
-    }
-
-    fn max_seq_len(&self) -> usize {
-        self.config.max_seq_len
-    }
-
-    fn new_cache(&self, capacity: usize) -> KvCache {
-        KvCache::new(self.config.n_layers, capacity)
-    }
-
-    fn hidden(&self, ids: Tensor<2, Int>, mask: Tensor<2, Int>) -> Tensor<3> {
-        let positions = positions_from_mask(mask.clone());
-        self.run(ids, mask, positions, None)
-    }
+    decoder_common!();
 
     fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
         tied_logits(hidden, self.embed.weight.val())
@@ -292,16 +273,6 @@ impl CausalLm for Gemma3 {
 
     fn output_projection(&self) -> Option<OutputProjection> {
         Some(OutputProjection::Tied(self.embed.weight.val()))
-    }
-
-    fn hidden_cached(
-        &self,
-        ids: Tensor<2, Int>,
-        mask: Tensor<2, Int>,
-        positions: Tensor<2, Int>,
-        cache: &mut KvCache,
-    ) -> Tensor<3> {
-        self.run(ids, mask, positions, Some(cache))
     }
 
     fn logits_chunk_elements(&self) -> usize {
