@@ -7,7 +7,7 @@ mod common;
 use common::{device, lit, model_folder, pairs_file, write};
 use lm::checkpoint::load_bundle;
 use reward_model::RewardRunConfig;
-use rlhf_cli::{GrpoCommand, PpoCommand, RftCommand, load};
+use rlhf_cli::{GrpoCommand, PpoCommand, RftCommand, RlooCommand, load};
 
 const ROLLOUT: &str = "[train.rollout]\nprompts_per_iteration = 4\nmax_new_tokens = 6\n";
 
@@ -180,4 +180,44 @@ fn a_file_keeps_the_command_defaults_and_a_wrong_algorithm_is_named_with_its_lin
         .unwrap_err()
         .to_string();
     assert!(e.contains("max_new_tokenz") && e.contains("line 2"), "{e}");
+}
+
+#[test]
+fn rloo_and_grpo_run_from_toml_with_a_grader_reward() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, pairs) = (model_folder(dir.path()), pairs_file(dir.path()));
+    let graders = write(
+        dir.path(),
+        "graders.toml",
+        "type = \"string_check\"\nname = \"polite\"\ninput = \"{{ sample.output_text }}\"\n\
+         reference = \"is\"\noperation = \"ilike\"\n",
+    );
+    for (name, kind) in [("rloo", "rloo"), ("grpo", "grpo")] {
+        let out = dir.path().join(name);
+        let file = write(
+            dir.path(),
+            &format!("{name}.toml"),
+            &format!(
+                "out = {}\nmodel = {}\neval_prompts = 2\n[prompts]\npath = {}\n\
+                 format = \"pairwise\"\nvalid_fraction = 0.2\n[reward]\nkind = \"graders\"\n\
+                 path = {}\n[train]\niterations = 2\nlr = 1e-4\n{ROLLOUT}samples_per_prompt = 2\n",
+                lit(&out),
+                lit(&model),
+                lit(&pairs),
+                lit(&graders)
+            ),
+        );
+        let config = if name == "rloo" {
+            let c = load::<RlooCommand>(Some(&file), &[]).unwrap();
+            c.validate().unwrap();
+            c.config.0
+        } else {
+            let c = load::<GrpoCommand>(Some(&file), &[]).unwrap();
+            c.validate().unwrap();
+            c.config.0
+        };
+        let report = policy_opt::online::run(&config, &device()).unwrap();
+        assert_eq!((report.algorithm.as_str(), report.iterations), (kind, 2));
+        assert!(out.join("model/config.json").is_file());
+    }
 }
