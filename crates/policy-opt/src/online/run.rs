@@ -320,11 +320,7 @@ pub fn evaluate_run(
     device: &Device,
 ) -> Result<PolicyEval, RunError> {
     config.validate()?;
-    let tokenizer = crate::run_error::load_model(&config.model, device)?
-        .0
-        .tokenizer;
-    let mut reward = config.reward.build(&tokenizer, device)?;
-    evaluate_run_with_reward(config, policy, reward.as_mut(), device)
+    evaluate_inner(config, policy, None, device)
 }
 
 /// [`evaluate_run`] scored by `reward` instead of `config.reward`.
@@ -335,12 +331,29 @@ pub fn evaluate_run_with_reward(
     device: &Device,
 ) -> Result<PolicyEval, RunError> {
     config.validate_without_reward()?;
+    evaluate_inner(config, policy, Some(reward), device)
+}
+
+fn evaluate_inner(
+    config: &OnlineRunConfig,
+    policy: &Path,
+    reward: Option<&mut dyn Reward>,
+    device: &Device,
+) -> Result<PolicyEval, RunError> {
     crate::run_error::check_model_path("policy", policy)?;
     let (reference, template) = load_model(&config.model, device)?;
     let (policy, _) = load_model(policy, device)?;
+    let tok = &reference.tokenizer;
+    let mut built;
+    let reward = match reward {
+        Some(r) => r,
+        None => {
+            built = config.reward.build(tok, device)?;
+            built.as_mut()
+        }
+    };
     let data = load_prompt_data(&config.prompts, config.train.seed)?;
     let records = &data.valid[..config.eval_prompts.min(data.valid.len())];
-    let tok = &reference.tokenizer;
     let (prompts, _) = tokenize_prompts(records, tok, &template, reference.add_bos, config)?;
     let reference = reference.model.valid();
     let policy = policy.model.valid();
