@@ -97,7 +97,7 @@ pub fn parse<C: DeserializeOwned>(text: &str, path: &Path) -> Result<C, CliError
 }
 
 /// Reads `text` (the file `path`) over the method's defaults: the file's tables are merged
-/// key by key into [`RunConfig::default`]'s, so a file that sets one key of `[train]` keeps
+/// key by key into the method's `Default`, so a file that sets one key of `[train]` keeps
 /// the command's own defaults for the rest (`rlhf ppo`'s algorithm is PPO even when the
 /// file has a `[train]` table without `[train.algorithm]`); a table whose `kind` differs
 /// from the default's replaces it whole. Unknown keys and wrong types are errors with
