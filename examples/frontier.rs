@@ -117,8 +117,8 @@ fn run(args: Args) -> Res<()> {
         &device,
     )?;
     println!(
-        "{} oracle-ranked pairs ({} ties skipped)",
-        ranked.pairs, ranked.ties
+        "{} oracle-ranked pairs ({} ties, {} with a blank completion skipped)",
+        ranked.pairs, ranked.ties, ranked.blank
     );
     (rm.out, rm.model, rm.data.path) = (args.out.join("rm"), sft_dir.clone(), pairs.clone());
     let r = reward_model::run(&rm, &device)?;

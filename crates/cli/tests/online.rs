@@ -221,3 +221,32 @@ fn rloo_and_grpo_run_from_toml_with_a_grader_reward() {
         assert!(out.join("model/config.json").is_file());
     }
 }
+
+#[test]
+fn ranked_pairs_of_a_policy_are_written_as_a_preference_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, pairs) = (model_folder(dir.path()), pairs_file(dir.path()));
+    let mut config = policy_opt::online::OnlineRunConfig {
+        model,
+        ..Default::default()
+    };
+    (config.prompts.path, config.prompts.format) = (pairs, pref_data::PromptFormat::Pairwise);
+    config.train.rollout.max_new_tokens = 6;
+    // Longer completions win: ties only when the lengths are equal.
+    let mut reward = rlhf_core::FnReward::new("len", |s: &rlhf_core::Sample| {
+        s.completion.chars().count() as f32
+    });
+    let out = dir.path().join("ranked/pairs.jsonl");
+    let r =
+        policy_opt::online::write_ranked_pairs(&config, &mut reward, 10, &out, &device()).unwrap();
+    assert_eq!(r.pairs + r.ties + r.blank, 10, "{r:?}");
+    let (read, _) = pref_data::read_pairs(&out, &pref_data::ReadOptions::strict()).unwrap();
+    assert_eq!(read.len(), r.pairs);
+    for p in &read {
+        let len = |t: &pref_data::Text| match t {
+            pref_data::Text::Plain(s) => s.chars().count(),
+            other => panic!("{other:?}"),
+        };
+        assert!(len(&p.chosen) > len(&p.rejected));
+    }
+}

@@ -18,12 +18,16 @@ pub struct RankedPairsReport {
     pub pairs: usize,
     /// Prompts skipped because both completions scored the same.
     pub ties: usize,
+    /// Pairs skipped because a completion was blank (a preference file holds no empty
+    /// completion).
+    pub blank: usize,
 }
 
 /// Samples two completions of `config.model` for each of the first `max_prompts` training
 /// prompts of `config.prompts` (the held-out split is left out, as [`run`](super::run())
 /// splits it) with `config.train.rollout`'s sampling settings and seed `config.train.seed`,
-/// ranks each pair by `reward` (ties are skipped and counted) and writes the pairs to `path`
+/// ranks each pair by `reward` (ties and pairs with a blank completion are skipped and
+/// counted) and writes the pairs to `path`
 /// in TRL's pairwise format — the data of the DPO paper's controlled experiments (a policy's
 /// own samples labelled by a known reward) and of reward models that learn such a reward.
 pub fn write_ranked_pairs(
@@ -45,8 +49,10 @@ pub fn write_ranked_pairs(
     let rollout = &config.train.rollout;
     let seed = config.train.seed;
     let (ranked, ties) = sample_ranked_pairs(&policy, &refs, rollout, tok, reward, seed, device)?;
+    let total = ranked.len();
     let pairs: Vec<PreferencePair> = ranked
         .into_iter()
+        .filter(|p| !p.chosen.trim().is_empty() && !p.rejected.trim().is_empty())
         .map(|p| PreferencePair::new(p.prompt, p.chosen, p.rejected))
         .collect();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -59,5 +65,6 @@ pub fn write_ranked_pairs(
     Ok(RankedPairsReport {
         pairs: pairs.len(),
         ties,
+        blank: total - pairs.len(),
     })
 }
