@@ -249,4 +249,31 @@ fn the_shipped_configs_parse() {
     let dpo = load::<DpoRunConfig>(Some(&dir.join("dpo.toml")), &[]).unwrap();
     assert_eq!(dpo.config.loss.beta, 0.1);
     assert_eq!(dpo.config.reference, policy_opt::dpo::ReferenceMode::Cached);
+    let ppo = load::<PpoCommand>(Some(&dir.join("ppo.toml")), &[]).unwrap();
+    assert_eq!(ppo.config.0.train.iterations, 60);
+    assert!(ppo.config.0.critic.is_some());
+    let rft = load::<RftCommand>(Some(&dir.join("rft.toml")), &[]).unwrap();
+    assert_eq!(rft.config.0.train.rollout.samples_per_prompt, 8);
+    for (name, steps) in [("rft_sft.toml", 400), ("sl_cai_sft.toml", 20)] {
+        let c = load::<SftRunConfig>(Some(&dir.join(name)), &[]).unwrap();
+        assert_eq!(c.config.train.steps, steps, "{name}");
+    }
+    let gemma = load::<RewardRunConfig>(Some(&dir.join("reward_gemma.toml")), &[]).unwrap();
+    assert_eq!(gemma.config.train.steps, 112);
+    let sl = load::<SlCaiCommand>(Some(&dir.join("sl_cai.toml")), &[]).unwrap();
+    assert_eq!(sl.config.0.critique.response.stop[0], "\n\nHuman:");
+    let rlaif = load::<RlaifCommand>(Some(&dir.join("rlaif.toml")), &[]).unwrap();
+    assert!(matches!(
+        rlaif.config.0.source,
+        rlaif_judge::PairSource::Sample { .. }
+    ));
+    let judge = load::<JudgeCommand>(Some(&dir.join("judge.toml")), &[]).unwrap();
+    assert!(judge.config.0.human_pairs.is_some());
+    // The frontier's sections are the same configuration types.
+    let text = std::fs::read_to_string(dir.join("frontier.toml")).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    let online: policy_opt::online::OnlineRunConfig = table["online"].clone().try_into().unwrap();
+    assert_eq!(online.eval_prompts, 32);
+    let _: RewardRunConfig = table["reward_model"].clone().try_into().unwrap();
+    let _: DpoRunConfig = table["dpo"].clone().try_into().unwrap();
 }
