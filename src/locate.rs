@@ -505,7 +505,10 @@ mod tests {
             .with_endpoint("http://127.0.0.1:9")
             .with_connect_timeout(Duration::from_secs(2));
         let start = Instant::now();
-        let err = locate_hh_with(None, root.path(), DEV_FILE, &opts).unwrap_err();
+        // A name no shared folder holds: the tests run from the repository root, whose
+        // `../shared` has the real file (found through the current directory).
+        let name = "not-in-any-shared-folder.jsonl.gz";
+        let err = locate_hh_with(None, root.path(), name, &opts).unwrap_err();
         assert!(start.elapsed() < Duration::from_secs(5));
         let msg = err.to_string();
         assert!(msg.contains("http://127.0.0.1:9 is unreachable"), "{msg}");
