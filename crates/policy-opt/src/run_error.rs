@@ -125,6 +125,25 @@ pub(crate) fn write_report<T: Serialize>(report: &T, path: &Path) -> Result<(), 
     })
 }
 
+/// Saves the trained `model` with its tokenizer as `<out>/model` (loadable by
+/// [`load_bundle`]) and returns that folder.
+pub(crate) fn save_model_dir(
+    model: &lm::LanguageModel,
+    tokenizer: &lm::tokenizer::Tokenizer,
+    add_bos: bool,
+    tokenizer_config: Option<&Path>,
+    out: &Path,
+) -> Result<PathBuf, RunError> {
+    let dir = out.join("model");
+    lm::checkpoint::save_bundle(model, tokenizer, add_bos, tokenizer_config, &dir).map_err(
+        |e| RunError::Write {
+            path: dir.clone(),
+            message: e.to_string(),
+        },
+    )?;
+    Ok(dir)
+}
+
 /// Creates the run folder.
 pub(crate) fn create_dir(dir: &Path) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(|e| RunError::Write {

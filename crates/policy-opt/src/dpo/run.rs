@@ -8,7 +8,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use lm::LanguageModel;
-use lm::checkpoint::save_bundle;
 use lm::{GenerationConfig, SamplingConfig};
 use pref_data::{
     BatchConfig, BatchSource, PairBatches, PipelineError, PromptBatches, held_out_prompts,
@@ -21,7 +20,9 @@ use super::eval::{SampledKl, sampled_kl};
 use super::method::{Dpo, train_dpo};
 use super::reference::ReferenceCache;
 use super::run_config::{DPO_DEFAULT_LR, DpoRunConfig, ReferenceMode};
-use crate::run_error::{RunError, create_dir, load_model, metric_map, write_report};
+use crate::run_error::{
+    RunError, create_dir, load_model, metric_map, save_model_dir, write_report,
+};
 use crate::train::{ConfigError, evaluate};
 
 /// What a DPO run did; also written to `<out>/report.json`.
@@ -135,18 +136,13 @@ pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError
     )?;
     let trained = outcome.model.valid();
     let after = held_out(&trained)?;
-    let model_dir = config.out.join("model");
-    save_bundle(
+    let model_dir = save_model_dir(
         &trained,
         &bundle.tokenizer,
         bundle.add_bos,
         bundle.tokenizer_config.as_deref(),
-        &model_dir,
-    )
-    .map_err(|e| RunError::Write {
-        path: model_dir.clone(),
-        message: e.to_string(),
-    })?;
+        &config.out,
+    )?;
     let held_out_kl = sampled_kl_on_prompts(
         config,
         &trained,

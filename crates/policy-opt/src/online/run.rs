@@ -8,7 +8,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::Device;
 use kl_control::KlController;
-use lm::checkpoint::save_bundle;
 use lm::tokenizer::Tokenizer;
 use lm::{CausalLm, LanguageModel};
 use pref_data::{ChatTemplate, PromptRecord, TokenizeConfig, load_prompt_data};
@@ -22,7 +21,7 @@ use super::model::ActorCritic;
 use super::run_config::OnlineRunConfig;
 use super::train_loop::{OnlineInputs, train_online};
 use crate::rollout::{RolloutConfig, RolloutPrompt, record_prompts};
-use crate::run_error::{RunError, create_dir, load_model, write_report};
+use crate::run_error::{RunError, create_dir, load_model, save_model_dir, write_report};
 
 /// A held-out prompt with one completion of the initial policy and one of the trained
 /// policy, and their rewards.
@@ -259,18 +258,13 @@ fn run_inner(
         Some(gold) => eval(&trained, gold)?,
         None => eval(&trained, reward)?,
     };
-    let model_dir = config.out.join("model");
-    save_bundle(
+    let model_dir = save_model_dir(
         &trained,
         tok,
         bundle.add_bos,
         bundle.tokenizer_config.as_deref(),
-        &model_dir,
-    )
-    .map_err(|e| RunError::Write {
-        path: model_dir.clone(),
-        message: e.to_string(),
-    })?;
+        &config.out,
+    )?;
     let samples = match (&before, &after) {
         (Some(b), Some(a)) => compare(b, a, config.eval_samples_per_prompt, 3),
         _ => Vec::new(),

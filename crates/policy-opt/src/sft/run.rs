@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::Device;
-use lm::checkpoint::save_bundle;
 use lm::tokenizer::{SpecialTokens, Tokenizer};
 use lm::{LanguageModel, Transformer};
 use pref_data::formats::{Mode, ReadOptions, read_completions};
@@ -18,7 +17,7 @@ use serde::Serialize;
 use super::data::{SftBatch, SftBatches, SftDataConfig, SftExample, tokenize_examples};
 use super::method::Sft;
 use super::run_config::{SFT_DEFAULT_LR, SftFormat, SftRunConfig, SftRunData};
-use crate::run_error::{RunError, create_dir, load_model, write_report};
+use crate::run_error::{RunError, create_dir, load_model, save_model_dir, write_report};
 use crate::train::{BatchSource, MetricName, evaluate, train};
 
 /// What an SFT run did; also written to `<out>/report.json`.
@@ -166,18 +165,13 @@ pub fn run(config: &SftRunConfig, device: &Device) -> Result<SftReport, RunError
     )?;
     let trained = outcome.model.valid();
     let perplexity_after = perplexity(&trained)?;
-    let model_dir = config.out.join("model");
-    save_bundle(
+    let model_dir = save_model_dir(
         &trained,
         &tokenizer,
         add_bos,
         tokenizer_config.as_deref(),
-        &model_dir,
-    )
-    .map_err(|e| RunError::Write {
-        path: model_dir.clone(),
-        message: e.to_string(),
-    })?;
+        &config.out,
+    )?;
     let report = SftReport {
         run_dir: config.out.clone(),
         model_dir,
