@@ -64,6 +64,15 @@ pub fn completions_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// A byte-level BPE of 300 tokens trained on the records.
+fn records_tokenizer() -> Tokenizer {
+    let texts: Vec<String> = records()
+        .into_iter()
+        .map(|(p, c, r)| format!("{p}{c}{r}"))
+        .collect();
+    Tokenizer::train_bpe_from_iter(texts, 300, &SpecialTokens::default(), 1).expect("a tokenizer")
+}
+
 /// A tiny Llama-style model with a byte-level BPE trained on the records, saved as a model
 /// folder of this project in `dir/model`.
 pub fn model_folder(dir: &Path) -> PathBuf {
@@ -72,12 +81,7 @@ pub fn model_folder(dir: &Path) -> PathBuf {
 
 /// [`model_folder`] with a context of `max_seq_len` tokens (a judge's prompts are long).
 pub fn model_folder_with_context(dir: &Path, max_seq_len: usize) -> PathBuf {
-    let texts: Vec<String> = records()
-        .into_iter()
-        .map(|(p, c, r)| format!("{p}{c}{r}"))
-        .collect();
-    let tokenizer = Tokenizer::train_bpe_from_iter(texts, 300, &SpecialTokens::default(), 1)
-        .expect("a tokenizer");
+    let tokenizer = records_tokenizer();
     let config = TransformerConfig::llama(tokenizer.vocab_size(), 32, 2, 4, 2, 64)
         .with_max_seq_len(max_seq_len);
     let model = Transformer::new(&config, 0, &device()).expect("a model");
@@ -112,12 +116,7 @@ fn toml_string(s: &str) -> String {
 /// A tiny Gemma 3 model with the records' tokenizer, saved as a folder of this project in
 /// `dir/gemma`.
 pub fn gemma_folder(dir: &Path) -> PathBuf {
-    let texts: Vec<String> = records()
-        .into_iter()
-        .map(|(p, c, r)| format!("{p}{c}{r}"))
-        .collect();
-    let tokenizer = Tokenizer::train_bpe_from_iter(texts, 300, &SpecialTokens::default(), 1)
-        .expect("a tokenizer");
+    let tokenizer = records_tokenizer();
     let config =
         lm::Gemma3Config::new(tokenizer.vocab_size(), 32, 2, 2, 1, 16, 64).with_max_seq_len(128);
     let model = lm::Gemma3::new(&config, 0, &device()).expect("a model");
