@@ -14,4 +14,5 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/tch}"
 export RLHF_DEVICE="${RLHF_DEVICE:-tch}"
 # Unit tests that name Device::flex() stay on flex; the integration suites (padding,
 # generation, checkpoints, Hugging Face parity) run on the device RLHF_DEVICE names.
-cargo test --release -p lm --features tch "$@"
+# Another crate's suite: RLHF_TEST_PACKAGE=reward-model (a package name from its Cargo.toml).
+cargo test --release -p "${RLHF_TEST_PACKAGE:-rlhf-lm}" --features tch "$@"

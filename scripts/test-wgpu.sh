@@ -16,4 +16,5 @@ fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/wgpu}"
 export RLHF_DEVICE="${RLHF_DEVICE:-wgpu}"
-cargo test --release -p lm --features wgpu "$@"
+# Another crate's suite: RLHF_TEST_PACKAGE=reward-model (a package name from its Cargo.toml).
+cargo test --release -p "${RLHF_TEST_PACKAGE:-rlhf-lm}" --features wgpu "$@"

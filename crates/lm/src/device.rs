@@ -95,6 +95,19 @@ pub fn device_by_name(name: &str) -> Result<Device, LmError> {
     }
 }
 
+/// Whether `device` (with or without autodiff) is the Flex CPU backend.
+pub fn is_flex(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        device.clone().inner() == Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

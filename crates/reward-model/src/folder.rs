@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::store::ModuleSnapshot;
 use burn::tensor::Device;
 use lm::checkpoint::{CONFIG_FILE, FAMILY_KEY, write_atomic};
 use lm::lora::LoraModel;
@@ -83,36 +83,21 @@ impl ScalarRewardModel<LanguageModel> {
     }
 }
 
-/// Writes `model`'s weights to `dir/reward_model.safetensors`.
+/// Writes `model`'s weights to `dir/reward_model.safetensors` (row-blocked embedding
+/// tables stored whole, see [`lm::checkpoint::module_to_bytes`]).
 pub(crate) fn write_weights<M: Module>(model: &M, dir: &Path) -> RmResult<()> {
     let path = dir.join(RM_WEIGHTS_FILE);
-    let mut store = SafetensorsStore::from_bytes(None);
-    model.save_into(&mut store).map_err(|e| io(&path, e))?;
-    let bytes = store.get_bytes().map_err(|e| io(&path, e))?;
-    write_atomic(&path, &bytes)?;
+    write_atomic(&path, &lm::checkpoint::module_to_bytes(model, &path)?)?;
     Ok(())
 }
 
-/// Reads `dir/reward_model.safetensors` into `model`; every tensor must fit.
-pub(crate) fn read_weights<M: Module + ModuleSnapshot>(mut model: M, dir: &Path) -> RmResult<M> {
-    let path = dir.join(RM_WEIGHTS_FILE);
-    if !path.is_file() {
-        return Err(io(&path, "missing weights file"));
-    }
-    let mut store = SafetensorsStore::from_file(&path);
-    let result = model.load_from(&mut store).map_err(|e| io(&path, e))?;
-    if !result.missing.is_empty() || !result.unused.is_empty() || !result.errors.is_empty() {
-        return Err(io(
-            &path,
-            format!(
-                "does not fit the config: missing {:?}, unused {:?}, errors {:?}",
-                result.missing.iter().map(|m| &m.0).collect::<Vec<_>>(),
-                result.unused,
-                result.errors
-            ),
-        ));
-    }
-    Ok(model)
+/// Reads `dir/reward_model.safetensors` into `model`; every tensor must fit (see
+/// [`lm::checkpoint::load_module_file`]).
+pub(crate) fn read_weights<M: ModuleSnapshot>(model: M, dir: &Path) -> RmResult<M> {
+    Ok(lm::checkpoint::load_module_file(
+        model,
+        &dir.join(RM_WEIGHTS_FILE),
+    )?)
 }
 
 /// Writes `config` with its family key as `dir/config.json`.

@@ -192,7 +192,7 @@ pub fn load_gemma3_gguf(path: &Path, device: &Device) -> Result<Gemma3, LmError>
         device,
         used: HashSet::new(),
     };
-    let embed = r.matrix("token_embd.weight", false)?;
+    let embed = r.matrix_data("token_embd.weight", false)?;
     let mut layers = Vec::with_capacity(config.n_layers);
     for i in 0..config.n_layers {
         let n = |part: &str| format!("blk.{i}.{part}.weight");
@@ -247,6 +247,14 @@ impl Reader<'_> {
 
     /// A 2-D tensor in row-major `[out, in]`; `transpose` gives burn's `[in, out]`.
     fn matrix(&mut self, name: &str, transpose: bool) -> Result<Tensor<2>, LmError> {
+        Ok(Tensor::from_data(
+            self.matrix_data(name, transpose)?,
+            self.device,
+        ))
+    }
+
+    /// [`matrix`](Self::matrix) in host memory.
+    fn matrix_data(&mut self, name: &str, transpose: bool) -> Result<TensorData, LmError> {
         let t = self.read(name)?;
         if t.shape.len() != 2 {
             return Err(LmError::checkpoint(
@@ -260,7 +268,7 @@ impl Reader<'_> {
         } else {
             TensorData::new(t.data, [rows, cols])
         };
-        Ok(Tensor::from_data(data, self.device))
+        Ok(data)
     }
 
     /// A norm weight stored as `1 + γ`, returned as γ.

@@ -26,6 +26,7 @@ mod hf_config;
 pub(crate) mod hf_json;
 mod native;
 mod pretrained;
+mod row_blocks;
 pub(crate) mod weights;
 
 pub use bundle::{
@@ -41,6 +42,7 @@ pub use native::{
     save_language_model, save_model,
 };
 pub use pretrained::{GenerationDefaults, Pretrained, load_pretrained, read_generation_defaults};
+pub use row_blocks::{load_module_file, module_to_bytes};
 pub use weights::{HF_INDEX_FILE, HF_WEIGHTS_FILE};
 
 use std::path::Path;

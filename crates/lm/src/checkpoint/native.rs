@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::store::ModuleSnapshot;
 use burn::tensor::Device;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::row_blocks::{load_module_file, module_to_bytes};
 use super::write_atomic;
 use crate::config::TransformerConfig;
 use crate::error::LmError;
@@ -57,14 +58,7 @@ fn save_folder<M: Module, C: Serialize>(
     dir: &Path,
 ) -> Result<(), LmError> {
     let path = dir.join(WEIGHTS_FILE);
-    let mut store = SafetensorsStore::from_bytes(None);
-    model
-        .save_into(&mut store)
-        .map_err(|e| LmError::checkpoint(&path, format!("serialising: {e}")))?;
-    let bytes = store
-        .get_bytes()
-        .map_err(|e| LmError::checkpoint(&path, format!("serialising: {e}")))?;
-    write_atomic(&path, &bytes)?;
+    write_atomic(&path, &module_to_bytes(model, &path)?)?;
     let config_path = dir.join(CONFIG_FILE);
     let json_err = |file: &Path, e: serde_json::Error| LmError::checkpoint(file, e.to_string());
     let mut value = serde_json::to_value(config).map_err(|e| json_err(&config_path, e))?;
@@ -168,28 +162,9 @@ pub fn load_language_model(dir: &Path, device: &Device) -> Result<LanguageModel,
 
 /// Attaches the folder's adapters (if any) to `model` and loads every weight into it.
 fn fill<M: LoraModel + ModuleSnapshot>(model: M, dir: &Path) -> Result<M, LmError> {
-    let mut model = match load_lora(dir)? {
+    let model = match load_lora(dir)? {
         Some(lora) => model.with_lora(&lora)?,
         None => model,
     };
-    let path = dir.join(WEIGHTS_FILE);
-    if !path.is_file() {
-        return Err(LmError::checkpoint(&path, "missing weights file"));
-    }
-    let mut store = SafetensorsStore::from_file(&path);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| LmError::checkpoint(&path, e.to_string()))?;
-    if !result.missing.is_empty() || !result.unused.is_empty() || !result.errors.is_empty() {
-        return Err(LmError::checkpoint(
-            &path,
-            format!(
-                "does not fit the config: missing {:?}, unused {:?}, errors {:?}",
-                result.missing.iter().map(|m| &m.0).collect::<Vec<_>>(),
-                result.unused,
-                result.errors
-            ),
-        ));
-    }
-    Ok(model)
+    load_module_file(model, &dir.join(WEIGHTS_FILE))
 }

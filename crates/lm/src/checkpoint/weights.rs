@@ -276,6 +276,18 @@ impl Weights<'_> {
 
     /// A 2-D tensor; `transpose` converts PyTorch's `[out, in]` to burn's `[in, out]`.
     pub(crate) fn matrix(&mut self, name: &str, transpose: bool) -> Result<Tensor<2>, LmError> {
+        Ok(Tensor::from_data(
+            self.matrix_data(name, transpose)?,
+            self.device,
+        ))
+    }
+
+    /// [`matrix`](Self::matrix) in host memory (for tables the device holds in blocks).
+    pub(crate) fn matrix_data(
+        &mut self,
+        name: &str,
+        transpose: bool,
+    ) -> Result<TensorData, LmError> {
         let (values, shape) = self.values(name, &[])?;
         if shape.len() != 2 {
             let (path, _) = self.view(name)?;
@@ -296,7 +308,7 @@ impl Weights<'_> {
         } else {
             TensorData::new(values, [rows, cols])
         };
-        Ok(Tensor::from_data(values, self.device))
+        Ok(values)
     }
 }
 

@@ -266,24 +266,12 @@ pub fn fused_head_available(hidden_dtype: DType, device: &Device, proj: &OutputP
         && fused_enabled()
         && hidden_dtype == DType::F32
         && proj.weight().dtype() == DType::F32
-        && is_flex(device)
+        && crate::device::is_flex(device)
 }
 
 fn fused_enabled() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ENABLED.get_or_init(|| std::env::var(FUSED_HEAD_ENV).as_deref() != Ok("0"))
-}
-
-fn is_flex(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    {
-        device.clone().inner() == Device::flex()
-    }
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
-    }
 }
 
 /// Per-row target log-probs and entropies of the tempered softmax of the projected rows:
@@ -468,7 +456,7 @@ pub fn next_tokens_available(
         && hidden_dtype == DType::F32
         && proj.weight().dtype() == DType::F32
         && !device.is_autodiff()
-        && is_flex(device)
+        && crate::device::is_flex(device)
 }
 
 /// The next token of each row of `hidden: [B, d]` (last hidden states of a decoding step)

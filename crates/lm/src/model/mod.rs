@@ -51,6 +51,7 @@ mod mlp;
 mod norm;
 mod rope;
 mod transformer;
+mod vocab_embedding;
 
 pub use any::LanguageModel;
 pub use attention::{Attention, MASKED_SCORE};
@@ -60,6 +61,8 @@ pub use mlp::{GateActivation, Mlp};
 pub use norm::Norm;
 pub use rope::{Rope, RopeScaling, RopeTables};
 pub use transformer::Transformer;
+pub(crate) use vocab_embedding::ROW_BLOCKS_FIELD;
+pub use vocab_embedding::{MAX_BLOCK_BYTES, VocabEmbedding};
 
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
@@ -107,6 +110,11 @@ impl Init {
         std: f64,
         device: &Device,
     ) -> Param<Tensor<2>> {
+        Param::from_tensor(Tensor::from_data(self.normal_data(rows, cols, std), device))
+    }
+
+    /// [`normal`](Self::normal) in host memory.
+    pub(crate) fn normal_data(&mut self, rows: usize, cols: usize, std: f64) -> TensorData {
         let n = rows * cols;
         let mut v = Vec::with_capacity(n + 1);
         while v.len() < n {
@@ -118,7 +126,7 @@ impl Init {
             v.push((r * a.sin()) as f32);
         }
         v.truncate(n);
-        Param::from_tensor(Tensor::from_data(TensorData::new(v, [rows, cols]), device))
+        TensorData::new(v, [rows, cols])
     }
 
     /// A projection with N(0, 0.02²) weights and, if asked, zero biases.

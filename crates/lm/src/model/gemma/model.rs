@@ -1,8 +1,8 @@
 //! The Gemma 3 model: scaled embeddings, Gemma blocks, final norm, tied output projection.
 
 use burn::module::{Module, Param};
-use burn::nn::{Embedding, Linear};
-use burn::tensor::{Bool, Device, Int, Tensor};
+use burn::nn::Linear;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use super::config::{Gemma3Config, LayerKind};
 use super::window::sliding_window_blocked;
@@ -12,7 +12,7 @@ use crate::fused_head::OutputProjection;
 use crate::kv_cache::KvCache;
 use crate::lora::LoraConfig;
 use crate::mask::blocked_keys;
-use crate::model::{Attention, Block, GateActivation, Mlp, Norm, Rope, tied_logits};
+use crate::model::{Attention, Block, GateActivation, Mlp, Norm, Rope, VocabEmbedding};
 
 /// The weights of one Gemma 3 decoder layer, projections in burn's `[in, out]` layout and
 /// norm scales γ centred on zero (the norm multiplies by `1 + γ`), as Hugging Face stores
@@ -68,8 +68,9 @@ pub struct Gemma3LayerWeights {
 /// ([`logits_chunk_elements`](Self::logits_chunk_elements)).
 #[derive(Module, Debug)]
 pub struct Gemma3 {
-    /// Token embedding `[vocab, d_model]`; also the output projection.
-    pub embed: Embedding,
+    /// Token embedding `[vocab, d_model]`; also the output projection. Held in row blocks
+    /// on devices that cap a buffer's size (wgpu), whole on Flex ([`VocabEmbedding`]).
+    pub embed: VocabEmbedding,
     /// Decoder layers.
     pub blocks: Vec<Block>,
     /// Final norm.
@@ -96,8 +97,8 @@ impl Gemma3 {
         config.validate()?;
         let mut init = crate::model::Init::new(seed);
         let (d, hd) = (config.d_model, config.head_dim);
+        let embed = init.normal_data(config.vocab_size, d, 0.02);
         let mut w = |i, o| init.normal(i, o, 0.02, device).val();
-        let embed = w(config.vocab_size, d);
         let layers = (0..config.n_layers)
             .map(|_| {
                 let zeros = |n| Tensor::<1>::zeros([n], device);
@@ -122,18 +123,21 @@ impl Gemma3 {
     }
 
     /// Assembles a model from its weights (used by the checkpoint loaders), checking every
-    /// shape against `config`. `final_norm` is the final norm's γ (zero-centred).
+    /// shape against `config`. `embed` is the `[vocab, d_model]` table in host memory (it is
+    /// split into row blocks on devices that need it, see [`VocabEmbedding`]); `final_norm`
+    /// is the final norm's γ (zero-centred).
     pub fn from_weights(
         config: &Gemma3Config,
-        embed: Tensor<2>,
+        embed: TensorData,
         layers: Vec<Gemma3LayerWeights>,
         final_norm: Tensor<1>,
     ) -> Result<Self, LmError> {
         config.validate()?;
         let c = config;
         let (d, hd) = (c.d_model, c.head_dim);
-        check("embed", &embed.dims(), &[c.vocab_size, d])?;
+        check("embed", embed.shape().as_slice(), &[c.vocab_size, d])?;
         check("final_norm", &final_norm.dims(), &[d])?;
+        let device = final_norm.device();
         if layers.len() != c.n_layers {
             return Err(LmError::Input {
                 what: "layers",
@@ -196,9 +200,7 @@ impl Gemma3 {
             });
         }
         Ok(Self {
-            embed: Embedding {
-                weight: Param::from_tensor(embed),
-            },
+            embed: VocabEmbedding::from_data(embed, &device)?,
             blocks,
             norm: norm(final_norm),
             config: c.clone(),
@@ -207,6 +209,14 @@ impl Gemma3 {
             rope_global: Rope::new(hd, c.rope_theta_global),
             lora: None,
         })
+    }
+
+    /// Holds the embedding in blocks of `rows` rows (see [`VocabEmbedding`]; the loaders
+    /// already split it where the device needs it). Outputs are unchanged; on Flex a blocked
+    /// table takes the unfused chunked head.
+    pub fn with_embedding_block_rows(mut self, rows: usize) -> Self {
+        self.embed = self.embed.with_block_rows(rows);
+        self
     }
 
     /// Sets [`logits_chunk_elements`](Self::logits_chunk_elements).
@@ -268,11 +278,11 @@ impl CausalLm for Gemma3 {
     decoder_common!();
 
     fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
-        tied_logits(hidden, self.embed.weight.val())
+        self.embed.tied_logits(hidden)
     }
 
     fn output_projection(&self) -> Option<OutputProjection> {
-        Some(OutputProjection::Tied(self.embed.weight.val()))
+        self.embed.whole().map(OutputProjection::Tied)
     }
 
     fn logits_chunk_elements(&self) -> usize {
