@@ -118,15 +118,13 @@ struct Entry<'a> {
     data: Cow<'a, [u8]>,
 }
 
-fn read(
-    bytes: &[u8],
-) -> Result<
-    (
-        Option<HashMap<String, String>>,
-        Vec<(String, TensorView<'_>)>,
-    ),
-    String,
-> {
+/// A safetensors file's metadata and tensors.
+type Parsed<'a> = (
+    Option<HashMap<String, String>>,
+    Vec<(String, TensorView<'a>)>,
+);
+
+fn read(bytes: &[u8]) -> Result<Parsed<'_>, String> {
     let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
     let file = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     Ok((meta.metadata().clone(), file.tensors()))
