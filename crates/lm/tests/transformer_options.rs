@@ -106,3 +106,46 @@ proptest! {
         }
     }
 }
+
+/// A token embedding held in row blocks (as on wgpu) gives the same log-probs, gradients and
+/// folder as the whole table, tied (Llama) and untied, and the folder loads either way.
+#[test]
+fn blocked_embedding_equals_the_whole_table() {
+    use burn::module::Module;
+    let dev = device().autodiff();
+    let (ids, mask) = left_pad(&[vec![5, 9, 14, 3, 27, 2, 8], vec![11, 40, 60]], 0);
+    for tied in [true, false] {
+        let mut c = everything();
+        c.tie_embeddings = tied;
+        let whole = Transformer::new(&c, 7, &dev).unwrap();
+        let blocked = whole.clone().with_embedding_block_rows(16);
+        assert_eq!(blocked.embed.row_blocks.len(), 3, "61 rows in blocks of 16");
+        let run = |m: &Transformer| {
+            let lp = m.token_logprobs(ints(&ids, &dev), ints(&mask, &dev));
+            let grads = lp.clone().sum().backward();
+            let g: Vec<f32> = m
+                .embed
+                .blocks()
+                .into_iter()
+                .flat_map(|b| floats(b.grad(&grads).unwrap()))
+                .collect();
+            (floats(lp), g)
+        };
+        let (a, b) = (run(&whole), run(&blocked));
+        for (x, y) in a.0.iter().chain(&a.1).zip(b.0.iter().chain(&b.1)) {
+            assert_abs_diff_eq!(x, y, epsilon = 1e-5);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        lm::checkpoint::save_model(&blocked.valid(), dir.path()).unwrap();
+        let loaded = lm::checkpoint::load_model(dir.path(), &device()).unwrap();
+        let want = floats(
+            whole
+                .valid()
+                .logits(ints(&ids, &device()), ints(&mask, &device())),
+        );
+        let got = floats(loaded.logits(ints(&ids, &device()), ints(&mask, &device())));
+        for (x, y) in want.iter().zip(&got) {
+            assert_abs_diff_eq!(x, y, epsilon = 1e-6);
+        }
+    }
+}

@@ -44,7 +44,7 @@ pub fn load_hf(dir: &Path, device: &Device) -> Result<Transformer, LmError> {
 }
 
 fn map_llama(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
-    w.set2(&mut m.embed.weight, "model.embed_tokens.weight", false)?;
+    w.set_table(&mut m.embed, "model.embed_tokens.weight")?;
     for (i, b) in m.blocks.iter_mut().enumerate() {
         let p = format!("model.layers.{i}");
         w.set1(
@@ -123,7 +123,7 @@ fn map_gpt2(w: &mut Weights<'_>, m: &mut Transformer) -> Result<(), LmError> {
     } else {
         ""
     };
-    w.set2(&mut m.embed.weight, &format!("{pre}wte.weight"), false)?;
+    w.set_table(&mut m.embed, &format!("{pre}wte.weight"))?;
     let pos = m
         .pos_embed
         .as_mut()

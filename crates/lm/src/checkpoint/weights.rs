@@ -10,6 +10,7 @@ use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
 use crate::error::LmError;
+use crate::model::VocabEmbedding;
 
 /// Single-file weights inside a Hugging Face folder.
 pub const HF_WEIGHTS_FILE: &str = "model.safetensors";
@@ -251,6 +252,27 @@ impl Weights<'_> {
             ));
         }
         *param = self.param2(name, transpose)?;
+        Ok(())
+    }
+
+    /// Replaces the embedding `table` by the tensor `name` (read in host memory and split
+    /// into the table's row blocks for the device), which must have the table's shape.
+    pub(crate) fn set_table(
+        &mut self,
+        table: &mut VocabEmbedding,
+        name: &str,
+    ) -> Result<(), LmError> {
+        let d = table.weight.dims()[1];
+        let want = [table.vocab_size(), d];
+        let got = self.shape(name)?;
+        if got != want {
+            let (path, _) = self.view(name)?;
+            return Err(LmError::checkpoint(
+                path,
+                format!("tensor `{name}`: expected shape {want:?}, got {got:?}"),
+            ));
+        }
+        *table = VocabEmbedding::from_data(self.matrix_data(name, false)?, self.device)?;
         Ok(())
     }
 

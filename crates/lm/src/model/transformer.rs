@@ -8,6 +8,7 @@ use super::block::Block;
 use super::gemma::{LayerKind, sliding_window_blocked};
 use super::norm::Norm;
 use super::rope::Rope;
+use super::vocab_embedding::VocabEmbedding;
 use crate::causal_lm::CausalLm;
 use crate::config::{PositionKind, TransformerConfig};
 use crate::error::LmError;
@@ -25,8 +26,10 @@ use crate::mask::blocked_keys;
 /// [`crate::checkpoint::load_hf`] or [`crate::checkpoint::load_pretrained`].
 #[derive(Module, Debug)]
 pub struct Transformer {
-    /// Token embedding `[vocab, d_model]`; also the output projection when tied.
-    pub embed: Embedding,
+    /// Token embedding `[vocab, d_model]`; also the output projection when tied. Held in
+    /// row blocks on devices that cap a buffer's size (wgpu), whole on Flex
+    /// ([`VocabEmbedding`]).
+    pub embed: VocabEmbedding,
     /// Learned position table `[max_seq_len, d_model]` (GPT-2 style only).
     pub pos_embed: Option<Embedding>,
     /// Decoder blocks.
@@ -56,7 +59,10 @@ impl Transformer {
             e.weight = init.normal(n, config.d_model, 0.02, device);
             e
         };
-        let embed = embedding(config.vocab_size, &mut init);
+        let embed = VocabEmbedding::from_data(
+            init.normal_data(config.vocab_size, config.d_model, 0.02),
+            device,
+        )?;
         let pos_embed = (config.positions == PositionKind::Learned)
             .then(|| embedding(config.max_seq_len, &mut init));
         let blocks = (0..config.n_layers)
@@ -73,7 +79,7 @@ impl Transformer {
     /// Assembles a model from already built parts (used by checkpoint loaders).
     pub fn from_parts(
         config: &TransformerConfig,
-        embed: Embedding,
+        embed: VocabEmbedding,
         pos_embed: Option<Embedding>,
         blocks: Vec<Block>,
         norm: Norm,
@@ -96,6 +102,14 @@ impl Transformer {
             rope,
             lora: None,
         }
+    }
+
+    /// Holds the token embedding in blocks of `rows` rows (see [`VocabEmbedding`]; models
+    /// are built and loaded with the blocks their device needs already). Outputs are
+    /// unchanged; on Flex a blocked tied table takes the unfused chunked head.
+    pub fn with_embedding_block_rows(mut self, rows: usize) -> Self {
+        self.embed = self.embed.with_block_rows(rows);
+        self
     }
 
     fn run(
@@ -148,17 +162,17 @@ impl CausalLm for Transformer {
     fn logits_from_hidden(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
             Some(head) => head.forward(hidden),
-            None => super::tied_logits(hidden, self.embed.weight.val()),
+            None => self.embed.tied_logits(hidden),
         }
     }
 
     fn output_projection(&self) -> Option<OutputProjection> {
-        Some(match &self.lm_head {
-            Some(head) => OutputProjection::Linear {
+        match &self.lm_head {
+            Some(head) => Some(OutputProjection::Linear {
                 weight: head.weight.val(),
                 bias: head.bias.as_ref().map(|b| b.val()),
-            },
-            None => OutputProjection::Tied(self.embed.weight.val()),
-        })
+            }),
+            None => self.embed.whole().map(OutputProjection::Tied),
+        }
     }
 }
