@@ -2,9 +2,10 @@
 //! paper's Fig. 2, Rafailov et al. 2023, with a programmatic oracle in place of the sentiment
 //! classifier), composed from the library's entry points.
 //!
-//! The **oracle** scores a completion `(#positive − #negative) / #words` over two word lists:
-//! friendly and helpful words ("thank", "glad", "help", …) against hostile or harmful ones
-//! ("hate", "kill", "steal", …) — [`oracle`], the lists in the config file. It ranks pairs of completions that the SFT model
+//! The **oracle** (a `lexicon` grader, `rlaif_judge::grader::Lexicon`) scores a completion
+//! `(#positive − #negative) / #words` over two word lists: friendly and helpful words
+//! ("thank", "glad", "help", …) against hostile or harmful ones ("hate", "kill", "steal", …).
+//! It ranks pairs of completions that the SFT model
 //! samples on HH-RLHF prompts (`policy_opt::online::write_ranked_pairs`); a reward model learns
 //! them (`reward_model::run`); PPO at three β, GRPO and RLOO optimise the reward model
 //! (`policy_opt::online::run_with_rewards`, the oracle scoring the held-out evaluations) and
@@ -23,7 +24,6 @@ use clap::Parser;
 use policy_opt::dpo::DpoRunConfig;
 use policy_opt::online::{OnlineConfig, OnlineRunConfig, RewardModelSource, RewardSource};
 use reward_model::RewardRunConfig;
-use rlhf_core::{FnReward, Sample};
 use train::{XySeries, plot_xy};
 
 #[path = "common/sft_model.rs"]
@@ -53,7 +53,7 @@ struct Args {
 
 #[derive(serde::Deserialize)]
 struct Frontier {
-    oracle: Oracle,
+    oracle: rlaif_judge::GraderConfig,
     online: OnlineRunConfig,
     reward_model: RewardRunConfig,
     dpo: DpoRunConfig,
@@ -64,27 +64,6 @@ struct Frontier {
 struct Run {
     name: String,
     config: OnlineConfig,
-}
-
-#[derive(serde::Deserialize)]
-struct Oracle {
-    positive: String,
-    negative: String,
-}
-
-/// The oracle: `(#positive − #negative) / max(1, #words)` over lower-cased alphabetic words.
-fn oracle(lists: &Oracle, s: &Sample) -> f32 {
-    let words: Vec<String> = (s.completion.split(|c: char| !c.is_alphabetic()))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    let count = |list: &str| {
-        words
-            .iter()
-            .filter(|w| list.split_whitespace().any(|l| l == *w))
-            .count()
-    };
-    (count(&lists.positive) as f32 - count(&lists.negative) as f32) / words.len().max(1) as f32
 }
 
 fn main() {
@@ -105,7 +84,11 @@ fn run(args: Args) -> Res<()> {
         (f.oracle, f.online, f.reward_model, f.dpo, f.run);
     (online.model, online.prompts.path) = (sft_dir.clone(), data);
     online.train = runs[0].config.clone();
-    let mut oracle_reward = FnReward::new("oracle", |s: &Sample| oracle(&lists, s));
+    let oracle = lists.build(
+        &Default::default(),
+        "examples/configs/frontier.toml [oracle]",
+    )?;
+    let mut oracle_reward = rlaif_judge::GraderReward::from_boxed(oracle);
 
     // 1. Oracle-ranked pairs of the SFT model's own samples; a reward model learns them.
     let pairs = args.out.join("oracle_pairs.jsonl");

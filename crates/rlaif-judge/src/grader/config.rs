@@ -12,14 +12,14 @@ use serde_json::{Map, Value};
 
 use super::{
     ConfigError, FieldError, Grader, JsonField, JsonFieldConfig, LabelModel, LabelModelConfig,
-    Multi, MultiConfig, MultipleChoice, MultipleChoiceConfig, Numeric, NumericConfig, Program,
-    ProgramConfig, RegexConfig, RegexGrader, ScoreModel, ScoreModelConfig, StringCheck,
-    StringCheckConfig, TextSimilarity, TextSimilarityConfig,
+    Lexicon, LexiconConfig, Multi, MultiConfig, MultipleChoice, MultipleChoiceConfig, Numeric,
+    NumericConfig, Program, ProgramConfig, RegexConfig, RegexGrader, ScoreModel, ScoreModelConfig,
+    StringCheck, StringCheckConfig, TextSimilarity, TextSimilarityConfig,
 };
 use crate::backend::TextModel;
 
 /// The grader types a configuration may name.
-pub const GRADER_TYPES: [&str; 10] = [
+pub const GRADER_TYPES: [&str; 11] = [
     "string_check",
     "text_similarity",
     "score_model",
@@ -30,6 +30,7 @@ pub const GRADER_TYPES: [&str; 10] = [
     "regex",
     "json_field",
     "multiple_choice",
+    "lexicon",
 ];
 
 /// One grader's configuration, tagged on `type` (OpenAI's grader JSON objects, and the
@@ -67,6 +68,8 @@ pub enum GraderConfig {
     JsonField(JsonFieldConfig),
     /// [`MultipleChoice`].
     MultipleChoice(MultipleChoiceConfig),
+    /// [`Lexicon`].
+    Lexicon(LexiconConfig),
 }
 
 /// What building graders needs beyond their configuration: the text models that
@@ -122,6 +125,7 @@ impl GraderConfig {
             GraderConfig::Regex(c) => &c.name,
             GraderConfig::JsonField(c) => &c.name,
             GraderConfig::MultipleChoice(c) => &c.name,
+            GraderConfig::Lexicon(c) => &c.name,
         }
     }
 
@@ -138,6 +142,7 @@ impl GraderConfig {
             GraderConfig::Regex(c) => &mut c.name,
             GraderConfig::JsonField(c) => &mut c.name,
             GraderConfig::MultipleChoice(c) => &mut c.name,
+            GraderConfig::Lexicon(c) => &mut c.name,
         };
         *n = name.to_string();
     }
@@ -155,6 +160,7 @@ impl GraderConfig {
             GraderConfig::Regex(_) => "regex",
             GraderConfig::JsonField(_) => "json_field",
             GraderConfig::MultipleChoice(_) => "multiple_choice",
+            GraderConfig::Lexicon(_) => "lexicon",
         }
     }
 
@@ -188,6 +194,7 @@ impl GraderConfig {
             GraderConfig::Regex(c) => Box::new(RegexGrader::new(c).map_err(here)?),
             GraderConfig::JsonField(c) => Box::new(JsonField::new(c).map_err(here)?),
             GraderConfig::MultipleChoice(c) => Box::new(MultipleChoice::new(c).map_err(here)?),
+            GraderConfig::Lexicon(c) => Box::new(Lexicon::new(c).map_err(here)?),
         })
     }
 
@@ -238,6 +245,7 @@ impl GraderConfig {
             "regex" => GraderConfig::Regex(typed(rest).map_err(err)?),
             "json_field" => GraderConfig::JsonField(typed(rest).map_err(err)?),
             "multiple_choice" => GraderConfig::MultipleChoice(typed(rest).map_err(err)?),
+            "lexicon" => GraderConfig::Lexicon(typed(rest).map_err(err)?),
             "multi" => GraderConfig::Multi(multi_from_json(rest, &who)?),
             "python" => {
                 return Err(err(FieldError::new(

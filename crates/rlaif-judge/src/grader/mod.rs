@@ -20,6 +20,7 @@
 //! | `regex` | [`RegexGrader`] | 1 if the pattern matches |
 //! | `json_field` | [`JsonField`] | 1 if the JSON field equals the reference |
 //! | `multiple_choice` | [`MultipleChoice`] | 1 if the chosen letter is the reference |
+//! | `lexicon` | [`Lexicon`] | (#positive − #negative words) / #words, in \[−1, 1\] |
 //! | — | [`FnGrader`] | a Rust closure |
 //!
 //! Configurations are read from TOML or JSON ([`GraderConfig`], [`load_graders`]); a
@@ -31,6 +32,7 @@ mod error;
 pub mod formula;
 mod json_field;
 mod label_model;
+mod lexicon;
 pub mod metrics;
 mod model_prompt;
 mod multi;
@@ -53,6 +55,7 @@ pub use config::{
 pub use error::{ConfigError, FieldError};
 pub use json_field::{JsonField, JsonFieldConfig};
 pub use label_model::{LabelModel, LabelModelConfig};
+pub use lexicon::{Lexicon, LexiconConfig};
 pub use model_prompt::{MessageTemplate, SamplingParams};
 pub use multi::{Multi, MultiConfig};
 pub use multiple_choice::{MultipleChoice, MultipleChoiceConfig, extract_choice};
