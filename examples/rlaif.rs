@@ -12,7 +12,8 @@
 //!    checked against the human labels (`reward_model::evaluate_file`);
 //! 4. PPO against it from the SL-CAI model (`policy_opt::online::run`,
 //!    `examples/configs/ppo.toml`), the critic from the reward model;
-//! 5. the judge on held-out samples: its d-RLAIF rating and PPO's win rate over SL-CAI.
+//! 5. the judge on held-out samples: its d-RLAIF rating and PPO's win rate over SL-CAI
+//!    (`rlaif_judge::compare_policies`).
 //!
 //! ```text
 //! cargo run --release --example rlaif                      # local judge (see below)
@@ -34,11 +35,9 @@ use policy_opt::sft::SftRunConfig;
 use pref_data::{PairDataConfig, PairFormat};
 use reward_model::RewardRunConfig;
 use reward_model::loss::PairwiseLossKind;
-use rlaif_judge::feedback::{sample_duels, win_rate};
-use rlaif_judge::judge::{ScoreConfig, ScoreJudge, ScoreOutcome};
 use rlaif_judge::run::HttpSource;
 use rlaif_judge::{Constitution, SlCaiRunConfig};
-use rlaif_judge::{FeedbackRunConfig, JudgeModelSource, MultipleChoiceJudge, PairSource};
+use rlaif_judge::{FeedbackRunConfig, JudgeModelSource, PairSource};
 
 #[path = "common/sft_model.rs"]
 mod sft_model;
@@ -176,21 +175,14 @@ fn run(args: Args) -> Res<()> {
         e.samples.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()
     };
     let (old, new) = (samples(&old), samples(&new));
-    let model = judge.build(&device)?;
-    let rater = ScoreJudge::new(model.clone(), ScoreConfig::default())?;
-    let rating = |s: &[rlhf_core::Sample]| -> Res<f64> {
-        Ok(ScoreOutcome::mean_rating(&rater.rate_samples(s)?))
-    };
-    let duel = MultipleChoiceJudge::new(model, Constitution::harmlessness(), Default::default())?;
-    let wins = win_rate(&duel, &sample_duels(&new, &old), 16)?;
-    println!(
-        "judge rating (1..9): SL-CAI {:.3}, PPO {:.3}",
-        rating(&old)?,
-        rating(&new)?
-    );
-    println!(
-        "PPO vs SL-CAI, by the judge: {wins}\ntotal {:.0} s",
-        t0.elapsed().as_secs_f64()
-    );
+    let judged = rlaif_judge::compare_policies(
+        judge.build(&device)?,
+        Constitution::harmlessness(),
+        &new,
+        &old,
+        16,
+    )?;
+    println!("new = PPO, old = SL-CAI\n{judged}");
+    println!("total {:.0} s", t0.elapsed().as_secs_f64());
     Ok(())
 }

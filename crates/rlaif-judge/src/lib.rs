@@ -91,6 +91,6 @@ pub use judge::{
 };
 pub use reward::GraderReward;
 pub use run::{
-    FeedbackRunConfig, FeedbackRunReport, JudgeModelSource, JudgeRunError, PairSource, SlCaiReport,
-    SlCaiRunConfig, run_feedback, run_sl_cai,
+    FeedbackRunConfig, FeedbackRunReport, JudgeModelSource, JudgeRunError, PairSource,
+    PolicyComparison, SlCaiReport, SlCaiRunConfig, compare_policies, run_feedback, run_sl_cai,
 };

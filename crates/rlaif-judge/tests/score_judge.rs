@@ -122,3 +122,65 @@ fn the_prompt_asks_for_a_rating_on_the_scale() {
     .unwrap_err();
     assert!(matches!(e, JudgeError::Config { field: "max", .. }));
 }
+
+/// `compare_policies`: the kinder policy gets the higher rating and wins every duel, in
+/// both orders; two identical policies tie.
+#[test]
+fn compare_policies_rates_and_duels_two_policies() {
+    use std::sync::Arc;
+    // Ratings: 7 for a kind reply, uniform (mean 5) otherwise. Duels: the option whose
+    // text says "kind" gets the mass.
+    let model = FakeModel::new(
+        |p, options| {
+            let p = plain(p);
+            if options.iter().any(|o| o == "A") {
+                let kind_a = p.contains("(A) kind");
+                let kind_b = p.contains("(B) kind");
+                return options
+                    .iter()
+                    .map(|o| match (o.as_str(), kind_a, kind_b) {
+                        ("A", true, false) | ("B", false, true) => Some(0.0),
+                        ("A", false, true) | ("B", true, false) => Some(-8.0),
+                        ("A" | "B", _, _) => Some(-0.7),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            let kind = p.contains("Assistant: kind");
+            options
+                .iter()
+                .map(|o| {
+                    let k: u32 = o.trim().parse().unwrap();
+                    Some(if !kind {
+                        -2.0
+                    } else if k == 7 {
+                        0.0
+                    } else {
+                        -60.0
+                    })
+                })
+                .collect()
+        },
+        |_, _| String::new(),
+    );
+    let model: Arc<dyn TextModel> = Arc::new(model);
+    let prompt = "\n\nHuman: hi\n\nAssistant:";
+    let kind: Vec<Sample> = (0..3)
+        .map(|_| Sample::from_text(prompt, "kind words"))
+        .collect();
+    let rude: Vec<Sample> = (0..3)
+        .map(|_| Sample::from_text(prompt, "go away"))
+        .collect();
+    let constitution = rlaif_judge::Constitution::harmlessness();
+    let c = rlaif_judge::compare_policies(model.clone(), constitution.clone(), &kind, &rude, 2)
+        .unwrap();
+    assert!(
+        (c.rating_new - 7.0).abs() < 1e-9 && (c.rating_old - 5.0).abs() < 1e-9,
+        "{c}"
+    );
+    assert_eq!((c.win_rate.pairs, c.win_rate.wins), (3, 3), "{c}");
+    assert!(c.to_string().contains("old 5.000, new 7.000"), "{c}");
+    let same = rlaif_judge::compare_policies(model, constitution, &rude, &rude, 2).unwrap();
+    assert_eq!(same.win_rate.ties, 3, "{same}");
+    assert!((same.win_rate.rate - 0.5).abs() < 1e-9);
+}

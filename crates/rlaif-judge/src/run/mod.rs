@@ -5,13 +5,17 @@
 //!   preference file) labelled by the multiple-choice judge under a constitution, written as
 //!   soft pairs (RLAIF, Lee et al. 2023; Constitutional AI's RL stage, Bai et al. 2022);
 //! - [`run_sl_cai`]: critique → revision (Constitutional AI's SL stage), written as SFT data;
+//! - [`compare_policies`]: a judge's ratings of two policies' responses and the win rate of
+//!   one over the other;
 //! - [`JudgeModelSource`]: the model a judge or critic runs on, local or over HTTP.
 
+mod compare;
 mod error;
 mod feedback_run;
 mod model_source;
 mod sl_cai_run;
 
+pub use compare::{PolicyComparison, compare_policies};
 pub use error::JudgeRunError;
 pub use feedback_run::{FeedbackRunConfig, FeedbackRunReport, PairSource, run_feedback};
 pub use model_source::{HttpSource, JudgeModelSource};
