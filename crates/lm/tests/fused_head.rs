@@ -16,6 +16,13 @@ use lm::fused_head::{
 use lm::logprobs::{chunked_next_token_stats, shift_mask};
 use lm::{CausalLm, Gemma3, Gemma3Config, Transformer, TransformerConfig};
 
+/// The fused head is Flex's backend extension, so these tests run on Flex whatever
+/// `RLHF_DEVICE` says (this shadows `common::device`); on other devices the models take the
+/// chunked path, which the other suites cover.
+fn device() -> Device {
+    Device::flex()
+}
+
 fn randn(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     use rand::{RngExt, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
