@@ -37,7 +37,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use clap::Parser;
 
 #[path = "common/bench.rs"]
@@ -135,6 +135,16 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// TRL's optimizer settings (ε 1e-8, no weight decay) in the trainers' AdamW.
+fn lean_adamw() -> ModuleOptimizer {
+    let settings = train::AdamWSettings {
+        epsilon: 1e-8,
+        weight_decay: 0.0,
+        ..Default::default()
+    };
+    train::LeanAdamW::new(&settings).into_module_optimizer()
 }
 
 /// Peak and current resident set of this process (MiB).
@@ -359,10 +369,8 @@ fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
         )
     };
     let precompute_s = (!frozen).then(|| t_pre.elapsed().as_secs_f64());
-    let mut optim = AdamWConfig::new()
-        .with_epsilon(1e-8)
-        .with_weight_decay(0.0)
-        .init();
+    // The trainers' AdamW (`train::LeanAdamW`, burn's AdamW values with one temporary).
+    let mut optim = lean_adamw();
     let batch = source.batch(0, &ad);
     let step_s = time(&device, args.iters, || {
         let out = method.step(&model, &batch).expect("DPO step");
@@ -499,10 +507,8 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     let (peak_before_train, rss_before_train) = memory_mib();
     // Peak resident set from here on: reset the high-water mark (Linux ≥ 4.0).
     let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let mut optim = AdamWConfig::new()
-        .with_epsilon(1e-8)
-        .with_weight_decay(0.0)
-        .init();
+    // The trainers' AdamW (`train::LeanAdamW`, burn's AdamW values with one temporary).
+    let mut optim = lean_adamw();
     let mut steps = Vec::new();
     for i in 0..source.len() {
         let batch = source.batch(i, &ad);

@@ -49,6 +49,7 @@ pub mod causal_lm;
 pub mod checkpoint;
 pub mod config;
 pub mod device;
+pub mod embedding_op;
 pub mod error;
 pub mod fused_head;
 pub mod generate;

@@ -37,7 +37,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+
+use crate::adamw::LeanAdamW;
 use burn::tensor::Tensor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -154,13 +156,7 @@ impl<M: Module + Clone> Trainer<M> {
             path: run_dir.clone(),
             message: e.to_string(),
         })?;
-        let a = &config.adamw;
-        let mut optim: ModuleOptimizer = AdamWConfig::new()
-            .with_beta_1(a.beta1)
-            .with_beta_2(a.beta2)
-            .with_epsilon(a.epsilon)
-            .with_weight_decay(a.weight_decay)
-            .init();
+        let mut optim: ModuleOptimizer = LeanAdamW::new(&config.adamw).into_module_optimizer();
         let mut model = model;
         let mut step = 0;
         let mut last_checkpoint = None;

@@ -54,11 +54,13 @@
 
 #![warn(missing_docs)]
 
+pub mod adamw;
 pub mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod grad_norm;
+pub mod inplace;
 pub mod method;
 pub mod metrics;
 pub mod plot;
@@ -68,6 +70,7 @@ pub mod scatter;
 pub mod schedule;
 pub mod trainer;
 
+pub use adamw::LeanAdamW;
 pub use checkpoint::{TrainerState, list_checkpoints, load_checkpoint, save_checkpoint};
 pub use config::{AdamWSettings, TrainerConfig};
 pub use engine::{METRICS_FILE, PLOT_FILE, TrainOutcome, Trainer};

@@ -136,7 +136,7 @@ impl VocabEmbedding {
     /// others read row 0 of the block and are zeroed, so their gradient is zero.
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         if self.row_blocks.is_empty() {
-            return burn::tensor::module::embedding(self.weight.val(), ids);
+            return crate::embedding_op::embedding_lookup(self.weight.val(), ids);
         }
         let mut start = 0i64;
         let mut out: Option<Tensor<3>> = None;
@@ -147,7 +147,7 @@ impl VocabEmbedding {
                 .clone()
                 .greater_equal_elem(0)
                 .bool_and(local.clone().lower_elem(n));
-            let rows = burn::tensor::module::embedding(block, local.clamp(0, n - 1));
+            let rows = crate::embedding_op::embedding_lookup(block, local.clamp(0, n - 1));
             let part = rows * inside.float().unsqueeze_dim::<3>(2);
             out = Some(match out {
                 Some(acc) => acc + part,
