@@ -15,11 +15,8 @@ fn config_error(e: JudgeRunError) -> ConfigError {
             field,
             expected,
             got,
-        } => ConfigError::expected(field, expected, got),
-        other => ConfigError {
-            field: "config".into(),
-            message: other.to_string(),
-        },
+        } => ConfigError::new(field, expected, got),
+        other => ConfigError::new("config", "a valid configuration", other),
     }
 }
 
@@ -97,11 +94,11 @@ impl RunConfig for SlCaiCommand {
     fn validate(&self) -> Result<(), ConfigError> {
         let c = &self.0;
         c.model.validate("model").map_err(config_error)?;
-        c.prompts.validate().map_err(|e| {
-            ConfigError::expected(format!("prompts.{}", e.field), e.expected, e.got)
-        })?;
+        c.prompts
+            .validate()
+            .map_err(|e| ConfigError::new(format!("prompts.{}", e.field), e.expected, e.got))?;
         if !(0.0..=1.0).contains(&c.min_distinct_ratio) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "min_distinct_ratio",
                 "a number in [0, 1]",
                 c.min_distinct_ratio,

@@ -49,9 +49,16 @@ impl ConfigError {
     }
 }
 
+/// A number the float checks accept: anything that widens to `f64` without loss (`f32`,
+/// `f64`, small integers); the error shows it as given.
+pub trait Float: Into<f64> + Display + Copy {}
+
+impl<T: Into<f64> + Display + Copy> Float for T {}
+
 /// `value` is finite and > 0 (learning rates, temperatures, epsilons, scales).
-pub fn check_positive(field: &str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() && value > 0.0 {
+pub fn check_positive<F: Float>(field: &str, value: F) -> Result<(), ConfigError> {
+    let v: f64 = value.into();
+    if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
         Err(ConfigError::new(field, "a finite value > 0", value))
@@ -59,8 +66,9 @@ pub fn check_positive(field: &str, value: f64) -> Result<(), ConfigError> {
 }
 
 /// `value` is finite and ≥ 0 (coefficients where 0 disables a term).
-pub fn check_non_negative(field: &str, value: f64) -> Result<(), ConfigError> {
-    if value.is_finite() && value >= 0.0 {
+pub fn check_non_negative<F: Float>(field: &str, value: F) -> Result<(), ConfigError> {
+    let v: f64 = value.into();
+    if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
         Err(ConfigError::new(field, "a finite value ≥ 0", value))
@@ -77,8 +85,13 @@ pub fn check_non_zero(field: &str, value: usize) -> Result<(), ConfigError> {
 }
 
 /// `value` lies in the closed interval `[low, high]` (NaN never does).
-pub fn check_in_range(field: &str, value: f64, low: f64, high: f64) -> Result<(), ConfigError> {
-    if (low..=high).contains(&value) {
+pub fn check_in_range<F: Float>(
+    field: &str,
+    value: F,
+    low: f64,
+    high: f64,
+) -> Result<(), ConfigError> {
+    if (low..=high).contains(&value.into()) {
         Ok(())
     } else {
         Err(ConfigError::new(
@@ -91,8 +104,9 @@ pub fn check_in_range(field: &str, value: f64, low: f64, high: f64) -> Result<()
 
 /// `value` is a probability strictly between 0 and 1 (clip ranges, quantiles, shares that
 /// must leave something on both sides).
-pub fn check_open_probability(field: &str, value: f64) -> Result<(), ConfigError> {
-    if value > 0.0 && value < 1.0 {
+pub fn check_open_probability<F: Float>(field: &str, value: F) -> Result<(), ConfigError> {
+    let v: f64 = value.into();
+    if v > 0.0 && v < 1.0 {
         Ok(())
     } else {
         Err(ConfigError::new(field, "a value in (0, 1)", value))
@@ -126,6 +140,8 @@ mod tests {
             "`beta`: expected a finite value ≥ 0, got -0.5"
         );
         assert!(check_non_negative("x", f64::INFINITY).is_err());
+        // f32 values are shown as given, not widened.
+        assert_eq!(check_positive("eps", -0.1f32).unwrap_err().got, "-0.1");
     }
 
     #[test]

@@ -83,11 +83,7 @@ pub enum RunError {
 pub(crate) fn check_model_path(field: &str, path: &Path) -> Result<(), ConfigError> {
     match lm::checkpoint::model_path_problem(path) {
         None => Ok(()),
-        Some(got) => Err(ConfigError::expected(
-            field,
-            "a model folder or .gguf file",
-            got,
-        )),
+        Some(got) => Err(ConfigError::new(field, "a model folder or .gguf file", got)),
     }
 }
 

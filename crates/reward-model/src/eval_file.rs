@@ -29,14 +29,14 @@ pub fn evaluate_file(
         ..data.clone()
     };
     data.validate()
-        .map_err(|e| ConfigError::expected(format!("data.{}", e.field), e.expected, e.got))?;
+        .map_err(|e| ConfigError::new(format!("data.{}", e.field), e.expected, e.got))?;
     if batch_size == 0 || bins == 0 {
         let field = if batch_size == 0 {
             "batch_size"
         } else {
             "bins"
         };
-        return Err(ConfigError::expected(field, "at least 1", 0).into());
+        return Err(ConfigError::new(field, "at least 1", 0).into());
     }
     let device = device.clone().without_autodiff();
     let model = ScalarRewardModel::load_any(model_dir, &device)?;

@@ -39,6 +39,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
+use rlhf_core::ConfigError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -286,17 +287,19 @@ impl<M: Module + Clone> Trainer<M> {
         F: FnMut(&M, usize) -> Result<StepOutput, E>,
     {
         if n == 0 {
-            return Err(TrainError::Config {
-                field: "micro-batches",
-                message: "an optimizer step needs at least 1, got 0".into(),
-            }
+            return Err(TrainError::Config(ConfigError::new(
+                "micro-batches",
+                "at least 1 per optimizer step",
+                0,
+            ))
             .into());
         }
         if self.is_done() {
-            return Err(TrainError::Config {
-                field: "total_steps",
-                message: format!("all {} steps are done", self.config.total_steps),
-            }
+            return Err(TrainError::Config(ConfigError::new(
+                "total_steps",
+                "a step left to run",
+                format_args!("{} (all done)", self.config.total_steps),
+            ))
             .into());
         }
         let model = self

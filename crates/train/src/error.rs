@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use rlhf_core::ConfigError;
+
 /// Errors raised by the training utilities (metrics files, plots, schedule configuration).
 ///
 /// Every message names the file (and line) or the configuration field at fault, so that it can
@@ -52,23 +54,14 @@ pub enum TrainError {
         message: String,
     },
 
-    /// A learning-rate schedule configuration is invalid.
-    #[error("invalid learning-rate schedule: `{field}` {message}")]
-    Schedule {
-        /// The offending configuration field, e.g. `warmup_steps`.
-        field: &'static str,
-        /// Why the value is rejected, including the value itself.
-        message: String,
-    },
+    /// A learning-rate schedule configuration is invalid (the field is the schedule's,
+    /// e.g. `warmup_steps`).
+    #[error("invalid learning-rate schedule: {0}")]
+    Schedule(ConfigError),
 
-    /// A trainer setting is invalid.
-    #[error("invalid trainer config: `{field}` {message}")]
-    Config {
-        /// The offending field, e.g. `grad_accum`.
-        field: &'static str,
-        /// Why the value is rejected, including the value itself.
-        message: String,
-    },
+    /// A trainer setting is invalid (the field is the trainer's, e.g. `grad_accum`).
+    #[error("invalid trainer config: {0}")]
+    Config(#[from] ConfigError),
 
     /// Training produced a NaN or infinite value; the run stopped before applying it.
     #[error(

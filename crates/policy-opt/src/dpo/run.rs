@@ -76,12 +76,10 @@ pub struct DpoReport {
 pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError> {
     config.validate()?;
     let t0 = Instant::now();
-    let loss = config.loss.init().map_err(|e| {
-        RunError::Config(ConfigError {
-            field: "loss".into(),
-            message: e.to_string(),
-        })
-    })?;
+    let loss = config
+        .loss
+        .init()
+        .map_err(|e| RunError::Config(ConfigError::new("loss", "a valid loss configuration", e)))?;
     let (bundle, template) = load_model(&config.model, device)?;
     let train_cfg = &config.train;
     let data = load_pair_data(

@@ -76,12 +76,12 @@ impl RewardSource {
             Self::Model(m) => {
                 crate::run_error::check_model_path("path", &m.path)?;
                 if m.batch_size == 0 {
-                    return Err(ConfigError::expected("batch_size", "at least 1", 0));
+                    return Err(ConfigError::new("batch_size", "at least 1", 0));
                 }
             }
             Self::Graders(g) => {
                 if !g.path.is_file() {
-                    return Err(ConfigError::expected(
+                    return Err(ConfigError::new(
                         "path",
                         "a grader file (.toml or .json)",
                         if g.path.as_os_str().is_empty() {
