@@ -71,8 +71,11 @@ impl RewardRunConfig {
             ));
         }
         if let Some(lora) = &self.lora {
-            lora.validate()
-                .map_err(|e| ConfigError::new("lora", "a valid LoRA configuration", e))?;
+            lora.validate().map_err(|e| match e {
+                // LoRA's fields already carry their `lora.` prefix.
+                lm::LmError::Config(e) => e,
+                other => ConfigError::new("lora", "a valid LoRA configuration", other),
+            })?;
             if self.freeze_layers > 0 {
                 return Err(ConfigError::new(
                     "freeze_layers",

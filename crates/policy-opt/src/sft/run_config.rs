@@ -187,7 +187,10 @@ impl SftRunConfig {
             }
             s.transformer_config(s.vocab_size)
                 .validate()
-                .map_err(|e| ConfigError::new("scratch", "a valid model shape", e))?;
+                .map_err(|e| match e {
+                    lm::LmError::Config(e) => e.within("scratch"),
+                    other => ConfigError::new("scratch", "a valid model shape", other),
+                })?;
         }
         Ok(())
     }
