@@ -76,10 +76,12 @@ pub struct DpoReport {
 pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError> {
     config.validate()?;
     let t0 = Instant::now();
-    let loss = config
-        .loss
-        .init()
-        .map_err(|e| RunError::Config(ConfigError::new("loss", "a valid loss configuration", e)))?;
+    let loss = config.loss.init().map_err(|e| {
+        RunError::Config(match e {
+            super::DpoError::Config(e) => e.within("loss"),
+            other => ConfigError::new("loss", "a valid loss configuration", other),
+        })
+    })?;
     let (bundle, template) = load_model(&config.model, device)?;
     let train_cfg = &config.train;
     let data = load_pair_data(

@@ -91,9 +91,7 @@ impl DpoRunConfig {
             .map_err(|e| ConfigError::new(format!("data.{}", e.field), e.expected, e.got))?;
         self.train.validate().map_err(|e| e.within("train"))?;
         self.loss.init().map_err(|e| match e {
-            DpoError::Config { field, message } => {
-                ConfigError::new(format!("loss.{field}"), "a valid setting", message)
-            }
+            DpoError::Config(e) => e.within("loss"),
             other => ConfigError::new("loss", "a valid loss configuration", other),
         })?;
         Ok(())

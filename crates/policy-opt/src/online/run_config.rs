@@ -112,11 +112,7 @@ impl OnlineRunConfig {
             ));
         }
         self.train.validate().map_err(|e| match e {
-            OnlineError::Config {
-                field,
-                expected,
-                got,
-            } => ConfigError::new(format!("train.{field}"), expected, got),
+            OnlineError::Config(e) => e.within("train"),
             other => ConfigError::new("train", "valid online settings", other),
         })
     }
