@@ -126,10 +126,7 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
         train_cfg.batch_size,
         train_cfg.seed,
     )?;
-    std::fs::create_dir_all(&config.out).map_err(|e| RmError::Io {
-        path: config.out.clone(),
-        message: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&config.out).map_err(|e| RmError::io(&config.out, e))?;
     let model =
         ScalarRewardModel::new(backbone, train_cfg.seed, &ad).freeze_lower(config.freeze_layers)?;
     let bins = config.calibration_bins;
@@ -181,14 +178,8 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
         seconds: t0.elapsed().as_secs_f64(),
     };
     let path = config.out.join("report.json");
-    let bytes = serde_json::to_vec_pretty(&report).map_err(|e| RmError::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    rlhf_core::write_atomic(&path, &bytes).map_err(|e| RmError::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let bytes = serde_json::to_vec_pretty(&report).map_err(|e| RmError::json(&path, e))?;
+    rlhf_core::write_atomic(&path, &bytes).map_err(RmError::from)?;
     Ok(report)
 }
 

@@ -92,11 +92,7 @@ impl RewardRunConfig {
             .map_err(|e| ConfigError::new(format!("data.{}", e.field), e.expected, e.got))?;
         self.train.validate().map_err(|e| e.within("train"))?;
         self.loss.init().map_err(|e| match e {
-            crate::RmError::Config {
-                field,
-                expected,
-                got,
-            } => ConfigError::new(format!("loss.{field}"), expected, got),
+            crate::RmError::Config(e) => e.within("loss"),
             other => ConfigError::new("loss", "a valid loss configuration", other),
         })?;
         Ok(())
