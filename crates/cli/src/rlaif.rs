@@ -11,11 +11,7 @@ use crate::online::{FORMAT, prompt_docs};
 /// A judge-crate error as a configuration error.
 fn config_error(e: JudgeRunError) -> ConfigError {
     match e {
-        JudgeRunError::Config {
-            field,
-            expected,
-            got,
-        } => ConfigError::new(field, expected, got),
+        JudgeRunError::Config(e) => e,
         other => ConfigError::new("config", "a valid configuration", other),
     }
 }
