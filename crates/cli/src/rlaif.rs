@@ -90,9 +90,7 @@ impl RunConfig for SlCaiCommand {
     fn validate(&self) -> Result<(), ConfigError> {
         let c = &self.0;
         c.model.validate("model").map_err(config_error)?;
-        c.prompts
-            .validate()
-            .map_err(|e| ConfigError::new(format!("prompts.{}", e.field), e.expected, e.got))?;
+        c.prompts.validate().map_err(|e| e.within("prompts"))?;
         if !(0.0..=1.0).contains(&c.min_distinct_ratio) {
             return Err(ConfigError::new(
                 "min_distinct_ratio",

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use lm::tokenizer::Tokenizer;
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{
@@ -72,21 +73,11 @@ impl Default for PairDataConfig {
     }
 }
 
-/// A [`PairDataConfig`] field out of its domain.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{field}`: expected {expected}, got {got}")]
-pub struct InvalidDataConfig {
-    /// The field, relative to the `[data]` table.
-    pub field: &'static str,
-    /// What it must be.
-    pub expected: String,
-    /// What it is.
-    pub got: String,
-}
-
 impl PairDataConfig {
     /// Checks the settings, and that `path` is a file (cheap checks, before any loading).
-    pub fn validate(&self) -> Result<(), InvalidDataConfig> {
+    /// The error's field is relative to the `[data]` table (prefix it with
+    /// [`ConfigError::within`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         check_path(&self.path)?;
         check_fraction(self.valid_fraction)?;
         if self.max_prompt_len < 2 {
@@ -103,16 +94,12 @@ impl PairDataConfig {
     }
 }
 
-fn invalid(field: &'static str, expected: &str, got: impl std::fmt::Display) -> InvalidDataConfig {
-    InvalidDataConfig {
-        field,
-        expected: expected.into(),
-        got: got.to_string(),
-    }
+fn invalid(field: &str, expected: &str, got: impl std::fmt::Display) -> ConfigError {
+    ConfigError::new(field, expected, got)
 }
 
 /// `path` names an existing file.
-pub fn check_path(path: &Path) -> Result<(), InvalidDataConfig> {
+pub fn check_path(path: &Path) -> Result<(), ConfigError> {
     if path.as_os_str().is_empty() {
         return Err(invalid("path", "the data file", "nothing (it is required)"));
     }
@@ -127,7 +114,7 @@ pub fn check_path(path: &Path) -> Result<(), InvalidDataConfig> {
 }
 
 /// `f` is a held-out share in `[0, 1)`.
-pub fn check_fraction(f: f64) -> Result<(), InvalidDataConfig> {
+pub fn check_fraction(f: f64) -> Result<(), ConfigError> {
     if !(0.0..1.0).contains(&f) {
         return Err(invalid("valid_fraction", "a number in [0, 1)", f));
     }

@@ -28,8 +28,7 @@ pub fn evaluate_file(
         valid_fraction: 0.0,
         ..data.clone()
     };
-    data.validate()
-        .map_err(|e| ConfigError::new(format!("data.{}", e.field), e.expected, e.got))?;
+    data.validate().map_err(|e| e.within("data"))?;
     if batch_size == 0 || bins == 0 {
         let field = if batch_size == 0 {
             "batch_size"

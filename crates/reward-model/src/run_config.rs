@@ -87,9 +87,7 @@ impl RewardRunConfig {
         if self.calibration_bins == 0 {
             return Err(ConfigError::new("calibration_bins", "at least 1", 0));
         }
-        self.data
-            .validate()
-            .map_err(|e| ConfigError::new(format!("data.{}", e.field), e.expected, e.got))?;
+        self.data.validate().map_err(|e| e.within("data"))?;
         self.train.validate().map_err(|e| e.within("train"))?;
         self.loss.init().map_err(|e| match e {
             crate::RmError::Config(e) => e.within("loss"),

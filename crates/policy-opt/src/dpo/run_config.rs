@@ -86,9 +86,7 @@ impl DpoRunConfig {
             return Err(ConfigError::new("out", "a run folder", "nothing"));
         }
         check_model_path("model", &self.model)?;
-        self.data
-            .validate()
-            .map_err(|e| ConfigError::new(format!("data.{}", e.field), e.expected, e.got))?;
+        self.data.validate().map_err(|e| e.within("data"))?;
         self.train.validate().map_err(|e| e.within("train"))?;
         self.loss.init().map_err(|e| match e {
             DpoError::Config(e) => e.within("loss"),

@@ -101,9 +101,7 @@ impl OnlineRunConfig {
             }
             check_model_path("critic", critic)?;
         }
-        self.prompts
-            .validate()
-            .map_err(|e| ConfigError::new(format!("prompts.{}", e.field), e.expected, e.got))?;
+        self.prompts.validate().map_err(|e| e.within("prompts"))?;
         if self.eval_samples_per_prompt == 0 {
             return Err(ConfigError::new(
                 "eval_samples_per_prompt",

@@ -156,9 +156,7 @@ impl SftRunConfig {
         if let Some(model) = &self.model {
             check_model_path("model", model)?;
         }
-        let data_err = |e: pref_data::InvalidDataConfig| {
-            ConfigError::new(format!("data.{}", e.field), e.expected, e.got)
-        };
+        let data_err = |e: ConfigError| e.within("data");
         check_path(&self.data.path).map_err(data_err)?;
         check_fraction(self.data.valid_fraction).map_err(data_err)?;
         if self.data.max_len < 3 {
