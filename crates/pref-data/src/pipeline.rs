@@ -159,6 +159,29 @@ pub struct PairData {
     pub valid_report: TokenizeReport,
 }
 
+/// What a pairwise run (a reward model, DPO) reports about its folder, its data and its
+/// steps. The runs' reports flatten it (`#[serde(flatten)]`), so in `report.json` these are
+/// top-level keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairRunSummary {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The trained model's folder (`<out>/model`).
+    pub model_dir: PathBuf,
+    /// Training pairs.
+    pub train_pairs: usize,
+    /// Held-out pairs (0 without a held-out split).
+    pub valid_pairs: usize,
+    /// What the reader skipped.
+    pub read_report: String,
+    /// What tokenisation cut or dropped (training split).
+    pub tokenize_report: String,
+    /// Optimizer steps in total.
+    pub steps: usize,
+    /// The step the run resumed from (0 for a fresh run).
+    pub resumed_from: usize,
+}
+
 /// Reads the pairs of `cfg.path` (keeping at most `max_records`).
 pub fn read_pair_file(cfg: &PairDataConfig) -> Result<(Vec<PreferencePair>, String), DataError> {
     let mode = if cfg.strict {
