@@ -153,7 +153,7 @@ impl<M: Module + Clone> Trainer<M> {
         let label = label.into();
         std::fs::create_dir_all(&run_dir).map_err(|e| TrainError::Checkpoint {
             path: run_dir.clone(),
-            message: e.to_string(),
+            source: e.into(),
         })?;
         let a = &config.adamw;
         let mut optim: ModuleOptimizer = AdamWConfig::new()
@@ -250,14 +250,12 @@ impl<M: Module + Clone> Trainer<M> {
     pub fn method_state<T: DeserializeOwned>(&self) -> Result<Option<T>, TrainError> {
         match &self.resumed_state {
             None => Ok(None),
-            Some((path, v)) => {
-                serde_json::from_value(v.clone())
-                    .map(Some)
-                    .map_err(|e| TrainError::MethodState {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })
-            }
+            Some((path, v)) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|source| TrainError::MethodState {
+                    path: path.clone(),
+                    source,
+                }),
         }
     }
 
@@ -431,10 +429,11 @@ impl<M: Module + Clone> Trainer<M> {
         &mut self,
         method_state: &S,
     ) -> Result<PathBuf, TrainError> {
-        let method = serde_json::to_value(method_state).map_err(|e| TrainError::MethodState {
-            path: self.run_dir.clone(),
-            message: e.to_string(),
-        })?;
+        let method =
+            serde_json::to_value(method_state).map_err(|source| TrainError::MethodState {
+                path: self.run_dir.clone(),
+                source,
+            })?;
         let state = TrainerState {
             step: self.step,
             config: self.config.clone(),

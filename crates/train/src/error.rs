@@ -23,14 +23,15 @@ pub enum TrainError {
     },
 
     /// A line of a metrics file is not a valid metrics record.
-    #[error("metrics file {}, line {line}: malformed record: {message}", path.display())]
+    #[error("metrics file {}, line {line}: malformed record: {source}", path.display())]
     MetricsParse {
         /// The metrics file.
         path: PathBuf,
         /// The 1-based line number of the malformed record.
         line: usize,
-        /// What is wrong with the line (the JSON parser's message).
-        message: String,
+        /// What is wrong with the line (the JSON parser's error).
+        #[source]
+        source: serde_json::Error,
     },
 
     /// A metrics record could not be serialized to JSON.
@@ -81,12 +82,14 @@ pub enum TrainError {
     },
 
     /// Writing or reading a trainer checkpoint failed.
-    #[error("checkpoint {}: {message}", path.display())]
+    #[error("checkpoint {}: {source}", path.display())]
     Checkpoint {
         /// The file or folder.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: an [`std::io::Error`], a [`serde_json::Error`] or burn's
+        /// recorder error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Preparing the data failed.
@@ -106,12 +109,13 @@ pub enum TrainError {
     },
 
     /// The state a method stored with a checkpoint cannot be read back.
-    #[error("checkpoint {}: method state: {message}", path.display())]
+    #[error("checkpoint {}: method state: {source}", path.display())]
     MethodState {
         /// The checkpoint's `state.json`.
         path: PathBuf,
-        /// What is wrong.
-        message: String,
+        /// The serialiser's error.
+        #[source]
+        source: serde_json::Error,
     },
 }
 

@@ -213,9 +213,6 @@ fn sampled_kl_on_prompts(
         ..generation.apply(GenerationConfig::new(config.data.max_completion_len))
     };
     let sampled = lm::generate(policy, batch.ids, batch.attention_mask, &generation)?;
-    let kl = sampled_kl(policy, reference, &sampled).map_err(|e| RunError::Write {
-        path: config.out.clone(),
-        message: format!("held-out KL: {e}"),
-    })?;
+    let kl = sampled_kl(policy, reference, &sampled).map_err(RunError::HeldOutKl)?;
     Ok(Some(kl))
 }
