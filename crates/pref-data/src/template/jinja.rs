@@ -313,7 +313,8 @@ mod tests {
         assert!(e.to_string().contains("tool_use"), "{e}");
         let e = JinjaTemplate::from_tokenizer_config_str("{}", "default", "c.json").unwrap_err();
         assert!(
-            e.to_string().starts_with("c.json: field `chat_template`"),
+            e.to_string()
+                .starts_with("c.json: `chat_template`: expected"),
             "{e}"
         );
     }
