@@ -26,7 +26,7 @@ pub enum JudgeRunError {
         /// The model path (the URL for a server).
         path: PathBuf,
         /// Why: the loader's error ([`lm::LmError`],
-        /// [`TemplateError`](pref_data::TemplateError), [`HttpError`](crate::HttpError), ...).
+        /// [`TemplateError`](pref_data::TemplateError), [`HttpError`](crate::http::HttpError), ...).
         #[source]
         source: BoxError,
     },
