@@ -81,11 +81,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let r = policy_opt::dpo::run(&config, &device)?;
     println!(
         "{}\ntokenised (train): {}",
-        r.read_report, r.tokenize_report
+        r.run.read_report, r.run.tokenize_report
     );
     println!(
         "pairs: {} train, {} held out (disjoint prompts)",
-        r.train_pairs, r.valid_pairs
+        r.run.train_pairs, r.run.valid_pairs
     );
     let line = |m: &BTreeMap<String, f64>| {
         let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
@@ -99,7 +99,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("held out before: {}", line(&r.before));
     println!(
         "held out after {} steps ({:.0} s): {}",
-        r.steps,
+        r.run.steps,
         r.seconds,
         line(&r.after)
     );
@@ -148,13 +148,17 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             &device,
         )?)
     };
-    for (k, (a, b)) in reply(&sft)?.iter().zip(reply(&r.model_dir)?).enumerate() {
+    for (k, (a, b)) in reply(&sft)?
+        .iter()
+        .zip(reply(&r.run.model_dir)?)
+        .enumerate()
+    {
         println!(
             "\n--- held-out prompt {k}\nSFT >>> {}\nDPO >>> {}",
             a.trim(),
             b.trim()
         );
     }
-    println!("\nreport: {}", r.run_dir.join("report.json").display());
+    println!("\nreport: {}", r.run.run_dir.join("report.json").display());
     Ok(())
 }

@@ -111,7 +111,7 @@ fn run(args: Args) -> Res<()> {
         acc(&r.before),
         acc(&r.after)
     );
-    let path = r.model_dir;
+    let path = r.run.model_dir;
     online.reward = RewardSource::Model(RewardModelSource {
         path,
         ..Default::default()
@@ -147,7 +147,7 @@ fn run(args: Args) -> Res<()> {
     let mut points = vec![start];
     for k in 1..=4 {
         dpo.train.steps = 15 * k;
-        let trained = policy_opt::dpo::run(&dpo, &device)?.model_dir;
+        let trained = policy_opt::dpo::run(&dpo, &device)?.run.model_dir;
         let e = policy_opt::online::evaluate_run_with_reward(
             &online,
             &trained,

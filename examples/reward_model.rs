@@ -96,14 +96,14 @@ fn run(args: Args) -> Res<()> {
     let r = reward_model::run(&config, &device)?;
     println!(
         "{}\ntokenised (train): {}",
-        r.read_report, r.tokenize_report
+        r.run.read_report, r.run.tokenize_report
     );
     println!(
         "pairs: {} train, {} held out; {} steps ({} run now) in {:.0} s",
-        r.train_pairs,
-        r.valid_pairs,
-        r.steps,
-        r.steps - r.resumed_from,
+        r.run.train_pairs,
+        r.run.valid_pairs,
+        r.run.steps,
+        r.run.steps - r.run.resumed_from,
         r.seconds
     );
     if let (Some(before), Some(after)) = (&r.before, &r.after) {
@@ -111,8 +111,8 @@ fn run(args: Args) -> Res<()> {
     }
     println!(
         "wrote {} and {}",
-        r.run_dir.join("report.json").display(),
-        r.model_dir.display()
+        r.run.run_dir.join("report.json").display(),
+        r.run.model_dir.display()
     );
     Ok(())
 }

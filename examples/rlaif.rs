@@ -147,7 +147,7 @@ fn run(args: Args) -> Res<()> {
         (PairFormat::SoftPairwise, PairwiseLossKind::SoftLabel, false);
     (rm.train.steps, rm.train.eval_every) = (120, 0);
     let r = reward_model::run(&rm, &device)?;
-    let on_humans = reward_model::evaluate_file(&r.model_dir, &human, 8, 10, &device)?;
+    let on_humans = reward_model::evaluate_file(&r.run.model_dir, &human, 8, 10, &device)?;
     println!(
         "reward model on AI labels: accuracy on human HH pairs {:.3}",
         on_humans.accuracy
@@ -158,11 +158,11 @@ fn run(args: Args) -> Res<()> {
     (ppo.out, ppo.model, ppo.critic) = (
         args.out.join("ppo"),
         sl_model.clone(),
-        Some(r.model_dir.clone()),
+        Some(r.run.model_dir.clone()),
     );
     (ppo.prompts.path, ppo.eval_prompts, ppo.train.iterations) = (data, 32, args.iterations);
     ppo.reward = RewardSource::Model(RewardModelSource {
-        path: r.model_dir,
+        path: r.run.model_dir,
         ..Default::default()
     });
     let report = policy_opt::online::run(&ppo, &device)?;

@@ -73,7 +73,7 @@ fn run(args: Args) -> Res<()> {
             acc(&r.before),
             acc(&r.after)
         );
-        r.model_dir
+        r.run.model_dir
     };
     println!(
         "SFT model {}, reward model {}",

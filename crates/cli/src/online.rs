@@ -41,7 +41,7 @@ macro_rules! online_command {
                 let want = Self::default().0.train.algorithm.name();
                 let got = self.0.train.algorithm.name();
                 if got != want {
-                    return Err(ConfigError::expected(
+                    return Err(ConfigError::new(
                         "train.algorithm.kind",
                         format!("\"{want}\" (this is `rlhf {}`)", $name),
                         format!("\"{got}\""),

@@ -11,15 +11,8 @@ use crate::online::{FORMAT, prompt_docs};
 /// A judge-crate error as a configuration error.
 fn config_error(e: JudgeRunError) -> ConfigError {
     match e {
-        JudgeRunError::Config {
-            field,
-            expected,
-            got,
-        } => ConfigError::expected(field, expected, got),
-        other => ConfigError {
-            field: "config".into(),
-            message: other.to_string(),
-        },
+        JudgeRunError::Config(e) => e,
+        other => ConfigError::new("config", "a valid configuration", other),
     }
 }
 
@@ -97,11 +90,9 @@ impl RunConfig for SlCaiCommand {
     fn validate(&self) -> Result<(), ConfigError> {
         let c = &self.0;
         c.model.validate("model").map_err(config_error)?;
-        c.prompts.validate().map_err(|e| {
-            ConfigError::expected(format!("prompts.{}", e.field), e.expected, e.got)
-        })?;
+        c.prompts.validate().map_err(|e| e.within("prompts"))?;
         if !(0.0..=1.0).contains(&c.min_distinct_ratio) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "min_distinct_ratio",
                 "a number in [0, 1]",
                 c.min_distinct_ratio,

@@ -96,8 +96,8 @@ fn reward_from_toml_trains_and_saves_the_model() {
     let loaded = load::<RewardRunConfig>(Some(&file), &[]).unwrap();
     loaded.validate().unwrap();
     let report = reward_model::run(&loaded.config, &device()).unwrap();
-    assert_eq!(report.steps, 2);
-    assert!(report.valid_pairs > 0, "{report:?}");
+    assert_eq!(report.run.steps, 2);
+    assert!(report.run.valid_pairs > 0, "{report:?}");
     assert!(report.after.is_some() && report.before.is_some());
     for f in [
         "metrics.jsonl",
@@ -150,7 +150,7 @@ fn dpo_from_toml_runs_with_cached_and_frozen_references() {
         let loaded = load::<DpoRunConfig>(Some(&file), &[]).unwrap();
         loaded.validate().unwrap();
         let report = policy_opt::dpo::run(&loaded.config, &device()).unwrap();
-        assert_eq!(report.steps, 2);
+        assert_eq!(report.run.steps, 2);
         assert!(
             report.after.contains_key("rewards/accuracies"),
             "{report:?}"
@@ -249,7 +249,7 @@ fn reward_over_a_gemma_backbone_with_lora_trains_and_saves_a_merged_model() {
     let loaded = load::<RewardRunConfig>(Some(&file), &[]).unwrap();
     loaded.validate().unwrap();
     let report = reward_model::run(&loaded.config, &device()).unwrap();
-    assert_eq!(report.steps, 2);
+    assert_eq!(report.run.steps, 2);
     // The saved folder is a Gemma 3 reward model with the adapters merged in (that only the
     // adapters move under `with_lora` is lm's LoRA tests' business).
     let rm = ScalarRewardModel::load_any(&out.join("model"), &device()).unwrap();

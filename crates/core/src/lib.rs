@@ -8,6 +8,8 @@
 //! - [`reward`]: the [`Reward`] trait that scores rollouts — implemented by reward models
 //!   (`reward-model`), closures ([`FnReward`]), graders and AI judges (`rlaif-judge`) — with
 //!   its input [`Sample`]/[`RewardInput`] and output [`Scores`].
+//! - [`config`]: [`ConfigError`], the one shape of a configuration error (field, expected,
+//!   got) every crate's `Config` variant wraps, with the checks configurations repeat.
 //! - [`fs`]: atomic file writes ([`write_atomic`], [`AtomicFile`]), the one helper every
 //!   writer of checkpoints, caches, reports and datasets uses.
 //!
@@ -31,10 +33,12 @@
 #![warn(missing_docs)]
 
 pub mod batch_source;
+pub mod config;
 pub mod fs;
 pub mod reward;
 
 pub use batch_source::BatchSource;
+pub use config::ConfigError;
 pub use fs::{AtomicFile, write_atomic};
 pub use reward::{
     FnReward, Reward, RewardError, RewardInput, Sample, SampleTensors, Scores, WeightedRewards,

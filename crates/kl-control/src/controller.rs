@@ -5,6 +5,7 @@
 //! returns. Controllers are serde-serialisable so their state goes into checkpoints; an
 //! [`AdaptiveKlController`] read back is validated like a fresh one.
 
+use rlhf_core::config::{check_non_negative, check_non_zero, check_positive};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{KlError, KlResult};
@@ -27,28 +28,6 @@ pub trait KlController {
     fn update(&mut self, observed_kl: f64, n_steps: usize) -> KlResult<f64>;
 }
 
-fn finite_non_negative(field: &'static str, v: f64) -> KlResult<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(KlError::Config {
-            field,
-            message: format!("must be finite and ≥ 0, got {v}"),
-        })
-    }
-}
-
-fn finite_positive(field: &'static str, v: f64) -> KlResult<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(KlError::Config {
-            field,
-            message: format!("must be finite and > 0, got {v}"),
-        })
-    }
-}
-
 /// Configuration of a [`FixedKlController`], e.g. `{"beta": 0.05}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +47,7 @@ impl FixedKlConfig {
     /// # Errors
     /// [`KlError::Config`] if `beta` is negative, NaN or infinite.
     pub fn init(&self) -> KlResult<FixedKlController> {
-        finite_non_negative("beta", self.beta)?;
+        check_non_negative("beta", self.beta)?;
         Ok(FixedKlController { beta: self.beta })
     }
 }
@@ -196,14 +175,9 @@ impl AdaptiveKlController {
         horizon: usize,
         beta_field: &'static str,
     ) -> KlResult<Self> {
-        finite_positive(beta_field, beta)?;
-        finite_positive("target", target)?;
-        if horizon == 0 {
-            return Err(KlError::Config {
-                field: "horizon",
-                message: "must be > 0, got 0".to_string(),
-            });
-        }
+        check_positive(beta_field, beta)?;
+        check_positive("target", target)?;
+        check_non_zero("horizon", horizon)?;
         Ok(Self {
             beta,
             target,
@@ -391,27 +365,27 @@ mod tests {
         let msg = |r: KlResult<AdaptiveKlController>| r.unwrap_err().to_string();
         assert_eq!(
             msg(AdaptiveKlConfig::new(0.0, 6.0, 10).init()),
-            "invalid KL controller config: `init_beta` must be finite and > 0, got 0"
+            "invalid KL controller config: `init_beta`: expected a finite value > 0, got 0"
         );
         assert_eq!(
             msg(AdaptiveKlConfig::new(f64::INFINITY, 6.0, 10).init()),
-            "invalid KL controller config: `init_beta` must be finite and > 0, got inf"
+            "invalid KL controller config: `init_beta`: expected a finite value > 0, got inf"
         );
         assert_eq!(
             msg(AdaptiveKlConfig::new(0.1, -1.0, 10).init()),
-            "invalid KL controller config: `target` must be finite and > 0, got -1"
+            "invalid KL controller config: `target`: expected a finite value > 0, got -1"
         );
         assert_eq!(
             msg(AdaptiveKlConfig::new(0.1, f64::NAN, 10).init()),
-            "invalid KL controller config: `target` must be finite and > 0, got NaN"
+            "invalid KL controller config: `target`: expected a finite value > 0, got NaN"
         );
         assert_eq!(
             msg(AdaptiveKlConfig::new(0.1, 6.0, 0).init()),
-            "invalid KL controller config: `horizon` must be > 0, got 0"
+            "invalid KL controller config: `horizon`: expected at least 1, got 0"
         );
         assert_eq!(
             FixedKlConfig::new(-0.1).init().unwrap_err().to_string(),
-            "invalid KL controller config: `beta` must be finite and ≥ 0, got -0.1"
+            "invalid KL controller config: `beta`: expected a finite value ≥ 0, got -0.1"
         );
         assert!(FixedKlConfig::new(f64::NAN).init().is_err());
     }
@@ -448,7 +422,8 @@ mod tests {
         let bad = r#"{"beta": -1.0, "target": 6.0, "horizon": 10}"#;
         let err = serde_json::from_str::<AdaptiveKlController>(bad).unwrap_err();
         assert!(
-            err.to_string().contains("`beta` must be finite and > 0"),
+            err.to_string()
+                .contains("`beta`: expected a finite value > 0"),
             "{err}"
         );
         let unknown = r#"{"beta": 1.0, "target": 6.0, "horizon": 10, "x": 1}"#;

@@ -1,5 +1,7 @@
 //! The error type of the KL utilities.
 
+use rlhf_core::ConfigError;
+
 /// Errors raised by the KL estimators, reductions, controllers and reward shaping.
 ///
 /// Every message names the function or configuration field at fault and the expected versus
@@ -22,13 +24,8 @@ pub enum KlError {
     },
 
     /// A controller configuration (or a deserialized controller state) is invalid.
-    #[error("invalid KL controller config: `{field}` {message}")]
-    Config {
-        /// The offending field, e.g. `target`.
-        field: &'static str,
-        /// Why the value is rejected, including the value itself.
-        message: String,
-    },
+    #[error("invalid KL controller config: {0}")]
+    Config(#[from] ConfigError),
 
     /// A controller update was refused; the controller's state is unchanged.
     #[error("KL controller update refused: {message}")]

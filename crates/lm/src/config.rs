@@ -1,5 +1,6 @@
 //! Architecture configuration of the reference decoder-only transformer.
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LmError;
@@ -213,7 +214,9 @@ impl TransformerConfig {
 
     /// Checks that the numbers fit together.
     pub fn validate(&self) -> Result<(), LmError> {
-        let bad = |field: &'static str, reason: String| Err(LmError::Config { field, reason });
+        let bad = |field: &str, expected: String, got: String| {
+            Err(ConfigError::new(field, expected, got).into())
+        };
         check_nonzero(&[
             ("vocab_size", self.vocab_size),
             ("d_model", self.d_model),
@@ -224,15 +227,13 @@ impl TransformerConfig {
             ("max_seq_len", self.max_seq_len),
         ])?;
         if self.head_dim == Some(0) {
-            return bad("head_dim", "must be at least 1, got 0".into());
+            return bad("head_dim", "at least 1".into(), "0".into());
         }
         if self.head_dim.is_none() && !self.d_model.is_multiple_of(self.n_heads) {
             return bad(
                 "n_heads",
-                format!(
-                    "must divide d_model = {}, got {}",
-                    self.d_model, self.n_heads
-                ),
+                format!("a divisor of d_model = {}", self.d_model),
+                self.n_heads.to_string(),
             );
         }
         check_kv_heads(self.n_heads, self.n_kv_heads)?;
@@ -240,36 +241,46 @@ impl TransformerConfig {
             if !self.head_dim().is_multiple_of(2) {
                 return bad(
                     "positions",
-                    format!("RoPE needs an even head_dim, got {}", self.head_dim()),
+                    "RoPE only with an even head_dim".into(),
+                    format!("RoPE with head_dim {}", self.head_dim()),
                 );
             }
             if !(theta.is_finite() && theta > 1.0) {
-                return bad("positions.theta", format!("must be > 1, got {theta}"));
+                return bad(
+                    "positions.theta",
+                    "a finite value > 1".into(),
+                    theta.to_string(),
+                );
             }
         }
         if self.sliding_window == Some(0) {
-            return bad("sliding_window", "must be at least 1, got 0".into());
+            return bad("sliding_window", "at least 1".into(), "0".into());
         }
         if let Some(kinds) = &self.layer_kinds
             && kinds.len() != self.n_layers
         {
             return bad(
                 "layer_kinds",
-                format!(
-                    "needs one entry per layer ({}), got {}",
-                    self.n_layers,
-                    kinds.len()
-                ),
+                format!("one entry per layer ({})", self.n_layers),
+                format!("{} entries", kinds.len()),
             );
         }
         if let Some(scaling) = &self.rope_scaling {
             if self.positions == PositionKind::Learned {
-                return bad("rope_scaling", "needs RoPE positions".into());
+                return bad(
+                    "rope_scaling",
+                    "no scaling with learned positions (it needs RoPE)".into(),
+                    "a scaling with learned positions".into(),
+                );
             }
             scaling.validate()?;
         }
         if self.qk_norm && self.norm != NormKind::Rms {
-            return bad("qk_norm", "needs RMSNorm (norm = rms)".into());
+            return bad(
+                "qk_norm",
+                "false unless norm = rms".into(),
+                "true with LayerNorm".into(),
+            );
         }
         check_positive("norm_eps", self.norm_eps)
     }
@@ -314,10 +325,7 @@ impl TransformerConfig {
 /// `Err` naming the first field whose value is 0 (shared by every model configuration).
 pub(crate) fn check_nonzero(fields: &[(&'static str, usize)]) -> Result<(), LmError> {
     match fields.iter().find(|(_, v)| *v == 0) {
-        Some(&(field, _)) => Err(LmError::Config {
-            field,
-            reason: "must be at least 1, got 0".into(),
-        }),
+        Some(&(field, _)) => Err(ConfigError::new(field, "at least 1", 0).into()),
         None => Ok(()),
     }
 }
@@ -327,21 +335,17 @@ pub(crate) fn check_kv_heads(n_heads: usize, n_kv_heads: usize) -> Result<(), Lm
     if n_heads.is_multiple_of(n_kv_heads) {
         return Ok(());
     }
-    Err(LmError::Config {
-        field: "n_kv_heads",
-        reason: format!("must divide n_heads = {n_heads}, got {n_kv_heads}"),
-    })
+    Err(ConfigError::new(
+        "n_kv_heads",
+        format_args!("a divisor of n_heads = {n_heads}"),
+        n_kv_heads,
+    )
+    .into())
 }
 
 /// A finite value above 0 (epsilons, scales).
 pub(crate) fn check_positive(field: &'static str, value: f64) -> Result<(), LmError> {
-    if value.is_finite() && value > 0.0 {
-        return Ok(());
-    }
-    Err(LmError::Config {
-        field,
-        reason: format!("must be > 0, got {value}"),
-    })
+    Ok(rlhf_core::config::check_positive(field, value)?)
 }
 
 #[cfg(test)]

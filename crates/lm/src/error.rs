@@ -2,18 +2,15 @@
 
 use std::path::PathBuf;
 
+use rlhf_core::ConfigError;
+
 /// What can go wrong building, running, saving or loading a language model.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LmError {
     /// A configuration value is out of range or inconsistent with another.
-    #[error("invalid model config: field `{field}`: {reason}")]
-    Config {
-        /// The offending field.
-        field: &'static str,
-        /// What was expected and what was found.
-        reason: String,
-    },
+    #[error("invalid model config: {0}")]
+    Config(#[from] ConfigError),
     /// Input tensors do not have the shape or content the call needs.
     #[error("invalid input `{what}`: expected {expected}, got {got}")]
     Input {

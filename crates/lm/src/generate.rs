@@ -4,6 +4,8 @@ use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use rlhf_core::ConfigError;
+use rlhf_core::config::check_non_negative;
 use serde::{Deserialize, Serialize};
 
 use crate::causal_lm::CausalLm;
@@ -77,24 +79,21 @@ impl GenerationConfig {
 
     fn validate(&self) -> Result<(), LmError> {
         let s = &self.sampling;
-        let bad = |field, reason: String| Err(LmError::Config { field, reason });
-        if !(s.temperature.is_finite() && s.temperature >= 0.0) {
-            return bad(
-                "sampling.temperature",
-                format!("must be >= 0, got {}", s.temperature),
-            );
-        }
+        let within = |e: ConfigError| LmError::from(e.within("sampling"));
+        check_non_negative("temperature", s.temperature).map_err(within)?;
         if !(s.top_p > 0.0 && s.top_p <= 1.0) {
-            return bad(
-                "sampling.top_p",
-                format!("must be in (0, 1], got {}", s.top_p),
-            );
+            return Err(within(ConfigError::new(
+                "top_p",
+                "a value in (0, 1]",
+                s.top_p,
+            )));
         }
         if s.top_k == Some(0) {
-            return bad(
-                "sampling.top_k",
-                "must be at least 1 when set, got 0".into(),
-            );
+            return Err(within(ConfigError::new(
+                "top_k",
+                "at least 1 (or unset)",
+                0,
+            )));
         }
         Ok(())
     }

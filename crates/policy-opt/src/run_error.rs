@@ -56,12 +56,14 @@ pub enum RunError {
     Rollout(#[from] crate::rollout::RolloutError),
     /// The reward of an online run (a reward-model folder, a grader file) could not be
     /// built.
-    #[error("reward {}: {message}", path.display())]
+    #[error("reward {}: {source}", path.display())]
     Reward {
         /// The reward's file or folder.
         path: PathBuf,
-        /// Why.
-        message: String,
+        /// Why: the loader's error (a [`reward_model::RmError`], a grader-file error), or a
+        /// message when the file loads but names no usable grader.
+        #[source]
+        source: BoxError,
     },
     /// PPO's critic (a reward-model folder) could not be loaded.
     #[error("critic: {0}")]
@@ -69,25 +71,40 @@ pub enum RunError {
     /// Building a fresh model failed.
     #[error(transparent)]
     Lm(#[from] LmError),
+    /// The held-out KL of a DPO run could not be estimated.
+    #[error("held-out KL: {0}")]
+    HeldOutKl(#[source] kl_control::KlError),
     /// Writing the run folder failed.
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {source}", path.display())]
     Write {
         /// The file or folder.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: an [`std::io::Error`], a [`serde_json::Error`], an
+        /// [`AtomicWriteError`](rlhf_core::fs::AtomicWriteError), an [`LmError`] (saving
+        /// the model) or a [`DataError`](pref_data::DataError) (writing pairs).
+        #[source]
+        source: BoxError,
     },
+}
+
+/// A boxed error kept as a source where several error types can occur.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl RunError {
+    /// A [`RunError::Write`] for `path`.
+    pub(crate) fn write(path: impl Into<PathBuf>, e: impl Into<BoxError>) -> Self {
+        Self::Write {
+            path: path.into(),
+            source: e.into(),
+        }
+    }
 }
 
 /// `path` names a model folder or a GGUF file (a cheap check before any loading).
 pub(crate) fn check_model_path(field: &str, path: &Path) -> Result<(), ConfigError> {
     match lm::checkpoint::model_path_problem(path) {
         None => Ok(()),
-        Some(got) => Err(ConfigError::expected(
-            field,
-            "a model folder or .gguf file",
-            got,
-        )),
+        Some(got) => Err(ConfigError::new(field, "a model folder or .gguf file", got)),
     }
 }
 
@@ -115,14 +132,8 @@ pub(crate) fn metric_map(values: Vec<(MetricName, f64)>) -> BTreeMap<String, f64
 
 /// Writes `report` as pretty JSON to `path`, atomically.
 pub(crate) fn write_report<T: Serialize>(report: &T, path: &Path) -> Result<(), RunError> {
-    let bytes = serde_json::to_vec_pretty(report).map_err(|e| RunError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    rlhf_core::write_atomic(path, &bytes).map_err(|e| RunError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    let bytes = serde_json::to_vec_pretty(report).map_err(|e| RunError::write(path, e))?;
+    rlhf_core::write_atomic(path, &bytes).map_err(|e| RunError::write(path, e))
 }
 
 /// Saves the trained `model` with its tokenizer as `<out>/model` (loadable by
@@ -135,19 +146,12 @@ pub(crate) fn save_model_dir(
     out: &Path,
 ) -> Result<PathBuf, RunError> {
     let dir = out.join("model");
-    lm::checkpoint::save_bundle(model, tokenizer, add_bos, tokenizer_config, &dir).map_err(
-        |e| RunError::Write {
-            path: dir.clone(),
-            message: e.to_string(),
-        },
-    )?;
+    lm::checkpoint::save_bundle(model, tokenizer, add_bos, tokenizer_config, &dir)
+        .map_err(|e| RunError::write(&dir, e))?;
     Ok(dir)
 }
 
 /// Creates the run folder.
 pub(crate) fn create_dir(dir: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| RunError::Write {
-        path: dir.to_path_buf(),
-        message: e.to_string(),
-    })
+    std::fs::create_dir_all(dir).map_err(|e| RunError::write(dir, e))
 }

@@ -511,9 +511,9 @@ fn orpo_takes_the_full_sequence_nll() {
 // Validation
 // ------------------------------------------------------------------------------------------
 
-fn config_err(c: DpoLossConfig) -> (&'static str, String) {
+fn config_err(c: DpoLossConfig) -> (String, String) {
     match c.init() {
-        Err(DpoError::Config { field, message }) => (field, message),
+        Err(DpoError::Config(e)) => (e.field.clone(), e.to_string()),
         other => panic!("expected a config error, got {other:?}"),
     }
 }

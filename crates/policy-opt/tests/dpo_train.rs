@@ -211,7 +211,7 @@ fn a_stale_cache_is_refused() {
     );
     std::fs::write(&path, "{\"format\": 3}").unwrap();
     let err = ReferenceCache::load(&path, &data, &reference).unwrap_err();
-    assert!(matches!(&err, ReferenceError::Format { .. }), "{err}");
+    assert!(matches!(&err, ReferenceError::Json { .. }), "{err}");
 }
 
 #[test]

@@ -62,7 +62,7 @@ pub use formats::{
 pub use jsonl::{JsonlReader, parse_line, write_jsonl};
 pub use labelling::LabellingError;
 pub use pipeline::{
-    InvalidDataConfig, PairData, PairDataConfig, PairFormat, PipelineError, held_out_prompts,
+    PairData, PairDataConfig, PairFormat, PairRunSummary, PipelineError, held_out_prompts,
     load_pair_data, model_chat_template, read_pair_file, split_pair_file,
 };
 pub use prompt_data::{

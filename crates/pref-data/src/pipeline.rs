@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use lm::tokenizer::Tokenizer;
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{
@@ -72,21 +73,11 @@ impl Default for PairDataConfig {
     }
 }
 
-/// A [`PairDataConfig`] field out of its domain.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{field}`: expected {expected}, got {got}")]
-pub struct InvalidDataConfig {
-    /// The field, relative to the `[data]` table.
-    pub field: &'static str,
-    /// What it must be.
-    pub expected: String,
-    /// What it is.
-    pub got: String,
-}
-
 impl PairDataConfig {
     /// Checks the settings, and that `path` is a file (cheap checks, before any loading).
-    pub fn validate(&self) -> Result<(), InvalidDataConfig> {
+    /// The error's field is relative to the `[data]` table (prefix it with
+    /// [`ConfigError::within`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         check_path(&self.path)?;
         check_fraction(self.valid_fraction)?;
         if self.max_prompt_len < 2 {
@@ -103,16 +94,12 @@ impl PairDataConfig {
     }
 }
 
-fn invalid(field: &'static str, expected: &str, got: impl std::fmt::Display) -> InvalidDataConfig {
-    InvalidDataConfig {
-        field,
-        expected: expected.into(),
-        got: got.to_string(),
-    }
+fn invalid(field: &str, expected: &str, got: impl std::fmt::Display) -> ConfigError {
+    ConfigError::new(field, expected, got)
 }
 
 /// `path` names an existing file.
-pub fn check_path(path: &Path) -> Result<(), InvalidDataConfig> {
+pub fn check_path(path: &Path) -> Result<(), ConfigError> {
     if path.as_os_str().is_empty() {
         return Err(invalid("path", "the data file", "nothing (it is required)"));
     }
@@ -127,7 +114,7 @@ pub fn check_path(path: &Path) -> Result<(), InvalidDataConfig> {
 }
 
 /// `f` is a held-out share in `[0, 1)`.
-pub fn check_fraction(f: f64) -> Result<(), InvalidDataConfig> {
+pub fn check_fraction(f: f64) -> Result<(), ConfigError> {
     if !(0.0..1.0).contains(&f) {
         return Err(invalid("valid_fraction", "a number in [0, 1)", f));
     }
@@ -170,6 +157,29 @@ pub struct PairData {
     pub train_report: TokenizeReport,
     /// The same, held-out split.
     pub valid_report: TokenizeReport,
+}
+
+/// What a pairwise run (a reward model, DPO) reports about its folder, its data and its
+/// steps. The runs' reports flatten it (`#[serde(flatten)]`), so in `report.json` these are
+/// top-level keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairRunSummary {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The trained model's folder (`<out>/model`).
+    pub model_dir: PathBuf,
+    /// Training pairs.
+    pub train_pairs: usize,
+    /// Held-out pairs (0 without a held-out split).
+    pub valid_pairs: usize,
+    /// What the reader skipped.
+    pub read_report: String,
+    /// What tokenisation cut or dropped (training split).
+    pub tokenize_report: String,
+    /// Optimizer steps in total.
+    pub steps: usize,
+    /// The step the run resumed from (0 for a fresh run).
+    pub resumed_from: usize,
 }
 
 /// Reads the pairs of `cfg.path` (keeping at most `max_records`).

@@ -3,6 +3,7 @@
 //! each prompt once (pair files repeat them) and splits train from held-out by prompt.
 //! Tokenising for generation is the rollout's business (`policy_opt::rollout`).
 
+use rlhf_core::ConfigError;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -12,8 +13,7 @@ use serde_json::{Map, Value};
 use crate::error::DataError;
 use crate::formats::{Mode, ReadOptions, read_prompts, read_rft};
 use crate::pipeline::{
-    InvalidDataConfig, PairDataConfig, PairFormat, PipelineError, check_fraction, check_path,
-    read_pair_file,
+    PairDataConfig, PairFormat, PipelineError, check_fraction, check_path, read_pair_file,
 };
 use crate::record::{PromptExample, RftExample, Text};
 use crate::split::{SplitFractions, split_by_prompt};
@@ -77,15 +77,15 @@ impl Default for PromptDataConfig {
 
 impl PromptDataConfig {
     /// Checks the settings, and that `path` is a file (cheap checks, before any loading).
-    pub fn validate(&self) -> Result<(), InvalidDataConfig> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         check_path(&self.path)?;
         check_fraction(self.valid_fraction)?;
         if self.max_prompt_len < 2 {
-            return Err(InvalidDataConfig {
-                field: "max_prompt_len",
-                expected: "at least 2 (BOS and one token)".into(),
-                got: self.max_prompt_len.to_string(),
-            });
+            return Err(ConfigError::new(
+                "max_prompt_len",
+                "at least 2 (BOS and one token)",
+                self.max_prompt_len,
+            ));
         }
         Ok(())
     }

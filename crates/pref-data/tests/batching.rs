@@ -156,7 +156,7 @@ fn invalid_config_and_records_are_errors() {
     let e = PairBatches::new(two_pairs(), PAD, &zero).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "batch config: field `batch_size`: expected at least 1, got 0"
+        "batch config: `batch_size`: expected at least 1, got 0"
     );
     let mut bad = two_pairs();
     bad[1].rejected.clear();

@@ -192,7 +192,7 @@ fn invalid_config_is_an_error() {
     let e = tokenize_pairs(&[], &t, &ChatTemplate::Plain, &cfg(1, 4)).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "tokenize config: field `max_prompt_len`: expected at least 2 (add_bos = true), got 1"
+        "tokenize config: `max_prompt_len`: expected at least 2 (add_bos = true), got 1"
     );
     assert!(tokenize_pairs(&[], &t, &ChatTemplate::Plain, &cfg(4, 0)).is_err());
 }

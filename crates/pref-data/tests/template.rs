@@ -149,7 +149,8 @@ fn missing_or_bad_config_names_file_and_field() {
         .to_string();
     assert!(
         e.ends_with(
-            "field `chat_template`: expected a string or a list of named templates, got a number"
+            "tokenizer_config.json: `chat_template`: expected a string or a list of named \
+             templates, got a number"
         ),
         "{e}"
     );

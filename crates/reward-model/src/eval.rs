@@ -361,10 +361,7 @@ pub fn evaluate_scores(scores: &PairScores, bins: usize) -> RmResult<EvalReport>
 impl EvalReport {
     /// Writes the report as pretty JSON to `path` (atomically; NaN become `null`).
     pub fn write_json(&self, path: &Path) -> RmResult<()> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| RmError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| RmError::json(path, e))?;
         lm::checkpoint::write_atomic(path, &bytes)?;
         Ok(())
     }

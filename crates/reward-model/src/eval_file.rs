@@ -28,15 +28,14 @@ pub fn evaluate_file(
         valid_fraction: 0.0,
         ..data.clone()
     };
-    data.validate()
-        .map_err(|e| ConfigError::expected(format!("data.{}", e.field), e.expected, e.got))?;
+    data.validate().map_err(|e| e.within("data"))?;
     if batch_size == 0 || bins == 0 {
         let field = if batch_size == 0 {
             "batch_size"
         } else {
             "bins"
         };
-        return Err(ConfigError::expected(field, "at least 1", 0).into());
+        return Err(ConfigError::new(field, "at least 1", 0).into());
     }
     let device = device.clone().without_autodiff();
     let model = ScalarRewardModel::load_any(model_dir, &device)?;

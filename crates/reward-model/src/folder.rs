@@ -15,25 +15,18 @@ use serde_json::Value;
 use crate::error::{RmError, RmResult};
 use crate::model::{RM_WEIGHTS_FILE, ScalarRewardModel};
 
-fn io(path: &Path, e: impl std::fmt::Display) -> RmError {
-    RmError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
 impl ScalarRewardModel<LanguageModel> {
     /// Saves the model into the folder `dir`: `config.json` (the backbone's config with a
     /// `"family"` key, as [`lm::checkpoint::save_language_model`] writes it) and
     /// `reward_model.safetensors` (backbone and head). LoRA adapters are merged into the
     /// saved weights (`W + (α/r)·A·B`), so the folder is a plain reward model.
     pub fn save_any(&self, dir: &Path) -> RmResult<()> {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| RmError::io(dir, e))?;
         let head = self.head.clone();
         match self.backbone.clone().merge_lora() {
             LanguageModel::Transformer(t) => ScalarRewardModel { backbone: t, head }.save(dir),
             LanguageModel::Gemma3(g) => {
-                let config = serde_json::to_value(&g.config).map_err(|e| io(dir, e))?;
+                let config = serde_json::to_value(&g.config).map_err(|e| RmError::json(dir, e))?;
                 write_weights(&ScalarRewardModel { backbone: g, head }, dir)?;
                 write_config(config, "gemma3", dir)
             }
@@ -44,14 +37,13 @@ impl ScalarRewardModel<LanguageModel> {
     /// [`save`](ScalarRewardModel::save)). Every tensor must fit the config.
     pub fn load_any(dir: &Path, device: &Device) -> RmResult<Self> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        let mut value: Value = serde_json::from_str(&text)
-            .map_err(|e| io(&path, format!("line {}: {e}", e.line())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| RmError::io(&path, e))?;
+        let mut value: Value = serde_json::from_str(&text).map_err(|e| RmError::json(&path, e))?;
         let family = match value.as_object_mut().and_then(|m| m.remove(FAMILY_KEY)) {
             None => "transformer".to_string(),
             Some(Value::String(s)) => s,
             Some(other) => {
-                return Err(io(
+                return Err(RmError::folder(
                     &path,
                     format!("`{FAMILY_KEY}`: expected a string, got {other}"),
                 ));
@@ -67,7 +59,7 @@ impl ScalarRewardModel<LanguageModel> {
             }
             "gemma3" => {
                 let config: Gemma3Config =
-                    serde_json::from_value(value).map_err(|e| io(&path, e))?;
+                    serde_json::from_value(value).map_err(|e| RmError::json(&path, e))?;
                 let fresh = ScalarRewardModel::new(Gemma3::new(&config, 0, device)?, 0, device);
                 let m = read_weights(fresh, dir)?;
                 Ok(ScalarRewardModel {
@@ -75,7 +67,7 @@ impl ScalarRewardModel<LanguageModel> {
                     head: m.head,
                 })
             }
-            other => Err(io(
+            other => Err(RmError::folder(
                 &path,
                 format!("`{FAMILY_KEY}`: expected `transformer` or `gemma3`, got `{other}`"),
             )),
@@ -106,7 +98,7 @@ fn write_config(mut config: Value, family: &str, dir: &Path) -> RmResult<()> {
         map.insert(FAMILY_KEY.into(), Value::String(family.into()));
     }
     let path = dir.join(CONFIG_FILE);
-    let bytes = serde_json::to_vec_pretty(&config).map_err(|e| io(&path, e))?;
+    let bytes = serde_json::to_vec_pretty(&config).map_err(|e| RmError::json(&path, e))?;
     write_atomic(&path, &bytes)?;
     Ok(())
 }

@@ -160,15 +160,10 @@ impl ScalarRewardModel<Transformer> {
     /// Saves the model into the folder `dir`: `config.json` (the backbone's config) and
     /// `reward_model.safetensors` (backbone and head).
     pub fn save(&self, dir: &Path) -> RmResult<()> {
-        std::fs::create_dir_all(dir).map_err(|e| RmError::Io {
-            path: dir.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        std::fs::create_dir_all(dir).map_err(|e| RmError::io(dir, e))?;
         crate::folder::write_weights(self, dir)?;
-        let config = serde_json::to_vec_pretty(&self.backbone.config).map_err(|e| RmError::Io {
-            path: dir.join(CONFIG_FILE),
-            message: e.to_string(),
-        })?;
+        let config = serde_json::to_vec_pretty(&self.backbone.config)
+            .map_err(|e| RmError::json(dir.join(CONFIG_FILE), e))?;
         write_atomic(&dir.join(CONFIG_FILE), &config)?;
         Ok(())
     }
@@ -198,14 +193,9 @@ impl<B: CausalLm + Module> RewardModel for ScalarRewardModel<B> {
 /// The validated backbone config in `dir/config.json`.
 fn read_config(dir: &Path) -> RmResult<TransformerConfig> {
     let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| RmError::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    let config: TransformerConfig = serde_json::from_str(&text).map_err(|e| RmError::Io {
-        path: path.clone(),
-        message: format!("line {}: {e}", e.line()),
-    })?;
+    let text = std::fs::read_to_string(&path).map_err(|e| RmError::io(&path, e))?;
+    let config: TransformerConfig =
+        serde_json::from_str(&text).map_err(|e| RmError::json(&path, e))?;
     config.validate()?;
     Ok(config)
 }

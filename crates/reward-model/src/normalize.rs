@@ -93,22 +93,15 @@ impl RewardNormalizer {
 
     /// Writes the statistics as JSON.
     pub fn save(&self, path: &Path) -> RmResult<()> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| RmError::Io {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| RmError::json(path, e))?;
         lm::checkpoint::write_atomic(path, &bytes)?;
         Ok(())
     }
 
     /// Reads statistics written by [`save`](Self::save).
     pub fn load(path: &Path) -> RmResult<Self> {
-        let io = |message: String| RmError::Io {
-            path: path.to_path_buf(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| io(e.to_string()))?;
-        serde_json::from_str(&text).map_err(|e| io(format!("line {}: {e}", e.line())))
+        let text = std::fs::read_to_string(path).map_err(|e| RmError::io(path, e))?;
+        serde_json::from_str(&text).map_err(|e| RmError::json(path, e))
     }
 }
 

@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use lm::checkpoint::{ModelBundle, load_bundle, save_tokenizer};
 use lm::lora::LoraModel;
 use lm::{LanguageModel, LmError};
-use pref_data::{BatchSource, PairBatch, PipelineError, TemplateError};
+use pref_data::{BatchSource, PairBatch, PairRunSummary, PipelineError, TemplateError};
 use serde::Serialize;
 use train::{ConfigError, TrainError, train};
 
@@ -53,22 +53,10 @@ pub enum RewardRunError {
 /// What a reward-model run did; also written to `<out>/report.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct RewardReport {
-    /// The run folder.
-    pub run_dir: PathBuf,
-    /// The trained model's folder (`<out>/model`), loadable by [`ScalarRewardModel::load`].
-    pub model_dir: PathBuf,
-    /// Training pairs.
-    pub train_pairs: usize,
-    /// Held-out pairs (0 without a held-out split).
-    pub valid_pairs: usize,
-    /// What the reader skipped.
-    pub read_report: String,
-    /// What tokenisation cut or dropped (training split).
-    pub tokenize_report: String,
-    /// Optimizer steps in total.
-    pub steps: usize,
-    /// The step the run resumed from (0 for a fresh run).
-    pub resumed_from: usize,
+    /// Run folder, model folder (loadable by [`ScalarRewardModel::load_any`]), pair counts,
+    /// reader and tokenizer reports, steps (top-level keys in the JSON).
+    #[serde(flatten)]
+    pub run: PairRunSummary,
     /// Held-out accuracy, margin, ECE and reward statistics of the untrained head.
     pub before: Option<EvalReport>,
     /// The same after training.
@@ -126,10 +114,7 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
         train_cfg.batch_size,
         train_cfg.seed,
     )?;
-    std::fs::create_dir_all(&config.out).map_err(|e| RmError::Io {
-        path: config.out.clone(),
-        message: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&config.out).map_err(|e| RmError::io(&config.out, e))?;
     let model =
         ScalarRewardModel::new(backbone, train_cfg.seed, &ad).freeze_lower(config.freeze_layers)?;
     let bins = config.calibration_bins;
@@ -167,28 +152,24 @@ pub fn run(config: &RewardRunConfig, device: &Device) -> Result<RewardReport, Re
         .map_err(RmError::from)?;
     normalizer.save(&model_dir.join(crate::NORMALIZER_FILE))?;
     let report = RewardReport {
-        run_dir: config.out.clone(),
-        model_dir,
-        train_pairs: data.train.pairs().len(),
-        valid_pairs: data.valid.as_ref().map_or(0, |v| v.pairs().len()),
-        read_report: data.read_report.clone(),
-        tokenize_report: data.train_report.to_string(),
-        steps: train_cfg.steps,
-        resumed_from: outcome.resumed_from,
+        run: PairRunSummary {
+            run_dir: config.out.clone(),
+            model_dir,
+            train_pairs: data.train.pairs().len(),
+            valid_pairs: data.valid.as_ref().map_or(0, |v| v.pairs().len()),
+            read_report: data.read_report.clone(),
+            tokenize_report: data.train_report.to_string(),
+            steps: train_cfg.steps,
+            resumed_from: outcome.resumed_from,
+        },
         before,
         after,
         normalizer,
         seconds: t0.elapsed().as_secs_f64(),
     };
     let path = config.out.join("report.json");
-    let bytes = serde_json::to_vec_pretty(&report).map_err(|e| RmError::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    rlhf_core::write_atomic(&path, &bytes).map_err(|e| RmError::Io {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let bytes = serde_json::to_vec_pretty(&report).map_err(|e| RmError::json(&path, e))?;
+    rlhf_core::write_atomic(&path, &bytes).map_err(RmError::from)?;
     Ok(report)
 }
 

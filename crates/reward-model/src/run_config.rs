@@ -61,20 +61,23 @@ impl RewardRunConfig {
     /// Checks every field, and that the paths exist, without loading anything.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.out.as_os_str().is_empty() {
-            return Err(ConfigError::expected("out", "a run folder", "nothing"));
+            return Err(ConfigError::new("out", "a run folder", "nothing"));
         }
         if let Some(got) = lm::checkpoint::model_path_problem(&self.model) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "model",
                 "a model folder or .gguf file",
                 got,
             ));
         }
         if let Some(lora) = &self.lora {
-            lora.validate()
-                .map_err(|e| ConfigError::expected("lora", "a valid LoRA configuration", e))?;
+            lora.validate().map_err(|e| match e {
+                // LoRA's fields already carry their `lora.` prefix.
+                lm::LmError::Config(e) => e,
+                other => ConfigError::new("lora", "a valid LoRA configuration", other),
+            })?;
             if self.freeze_layers > 0 {
-                return Err(ConfigError::expected(
+                return Err(ConfigError::new(
                     "freeze_layers",
                     "0 with `lora` (the adapters already freeze the whole backbone)",
                     self.freeze_layers,
@@ -82,22 +85,13 @@ impl RewardRunConfig {
             }
         }
         if self.calibration_bins == 0 {
-            return Err(ConfigError::expected("calibration_bins", "at least 1", 0));
+            return Err(ConfigError::new("calibration_bins", "at least 1", 0));
         }
-        self.data
-            .validate()
-            .map_err(|e| ConfigError::expected(format!("data.{}", e.field), e.expected, e.got))?;
+        self.data.validate().map_err(|e| e.within("data"))?;
         self.train.validate().map_err(|e| e.within("train"))?;
         self.loss.init().map_err(|e| match e {
-            crate::RmError::Config {
-                field,
-                expected,
-                got,
-            } => ConfigError::expected(format!("loss.{field}"), expected, got),
-            other => ConfigError {
-                field: "loss".into(),
-                message: other.to_string(),
-            },
+            crate::RmError::Config(e) => e.within("loss"),
+            other => ConfigError::new("loss", "a valid loss configuration", other),
         })?;
         Ok(())
     }

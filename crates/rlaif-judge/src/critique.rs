@@ -30,6 +30,7 @@
 //! Every step is one batched [`TextModel::generate`] call over the prompts, so it runs on a
 //! [`LocalModel`](crate::LocalModel) or an [`HttpModel`](crate::http::HttpModel) alike.
 
+use rlhf_core::ConfigError;
 use std::path::Path;
 
 use pref_data::{CompletionExample, DataError, Message, Text};
@@ -146,7 +147,7 @@ pub enum CritiqueError {
     },
     /// The settings cannot work.
     #[error("critique → revision: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
 }
 
 /// The growing context of one prompt.
@@ -182,9 +183,7 @@ pub fn critique_and_revise<M: TextModel + ?Sized>(
     config: &CritiqueConfig,
 ) -> Result<Vec<RevisionRecord>, CritiqueError> {
     if config.batch_size == 0 {
-        return Err(CritiqueError::Config(
-            "batch_size must be at least 1".into(),
-        ));
+        return Err(ConfigError::new("batch_size", "at least 1", 0).into());
     }
     let mut rng = StdRng::seed_from_u64(config.seed);
     let draws: Vec<Vec<usize>> = prompts

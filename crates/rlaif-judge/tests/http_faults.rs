@@ -549,13 +549,19 @@ fn the_judge_parses_answers_from_a_server_without_log_probs() {
 #[test]
 fn bad_configurations_are_rejected() {
     let e = HttpModel::new(HttpConfig::new("localhost:8080", "m")).unwrap_err();
-    assert!(e.to_string().contains("field `base_url`"), "{e}");
+    assert!(
+        e.to_string().contains("`base_url`: expected an http"),
+        "{e}"
+    );
     let e = HttpModel::new(HttpConfig {
         concurrency: 0,
         ..HttpConfig::new("http://x", "m")
     })
     .unwrap_err();
-    assert!(e.to_string().contains("field `concurrency`"), "{e}");
+    assert!(
+        e.to_string().contains("`concurrency`: expected at least 1"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -120,7 +120,7 @@ fn the_prompt_asks_for_a_rating_on_the_scale() {
         },
     )
     .unwrap_err();
-    assert!(matches!(e, JudgeError::Config { field: "max", .. }));
+    assert!(matches!(&e, JudgeError::Config(c) if c.field == "max"));
 }
 
 /// `compare_policies`: the kinder policy gets the higher rating and wins every duel, in

@@ -35,10 +35,10 @@ pub struct TrainerState {
     pub method: Option<serde_json::Value>,
 }
 
-fn ckpt_err(path: &Path, message: impl std::fmt::Display) -> TrainError {
+fn ckpt_err(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TrainError {
     TrainError::Checkpoint {
         path: path.to_path_buf(),
-        message: message.to_string(),
+        source: e.into(),
     }
 }
 
@@ -113,8 +113,7 @@ pub fn load_checkpoint<M: Module>(
 ) -> Result<(M, ModuleOptimizer, TrainerState), TrainError> {
     let state_path = dir.join("state.json");
     let text = std::fs::read_to_string(&state_path).map_err(|e| ckpt_err(&state_path, e))?;
-    let state: TrainerState = serde_json::from_str(&text)
-        .map_err(|e| ckpt_err(&state_path, format!("line {}: {e}", e.line())))?;
+    let state: TrainerState = serde_json::from_str(&text).map_err(|e| ckpt_err(&state_path, e))?;
     let model_path = dir.join("model.bpk");
     let model = model
         .try_load_file(&model_path)

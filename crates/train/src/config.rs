@@ -1,5 +1,7 @@
 //! Settings of the shared training loop.
 
+use rlhf_core::ConfigError;
+use rlhf_core::config::{check_non_negative, check_non_zero, check_positive};
 use serde::{Deserialize, Serialize};
 
 use super::error::TrainError;
@@ -79,43 +81,21 @@ impl Default for TrainerConfig {
 impl TrainerConfig {
     /// Rejects settings the loop cannot run with, naming the field.
     pub fn validate(&self) -> Result<(), TrainError> {
-        let bad = |field: &'static str, message: String| Err(TrainError::Config { field, message });
-        if self.total_steps == 0 {
-            return bad("total_steps", "must be at least 1, got 0".into());
-        }
-        if self.grad_accum == 0 {
-            return bad("grad_accum", "must be at least 1, got 0".into());
-        }
-        if self.keep_checkpoints == 0 {
-            return bad("keep_checkpoints", "must be at least 1, got 0".into());
-        }
-        if self.log_every == 0 {
-            return bad("log_every", "must be at least 1, got 0".into());
-        }
-        if let Some(n) = self.max_grad_norm
-            && !(n.is_finite() && n > 0.0)
-        {
-            return bad(
-                "max_grad_norm",
-                format!("must be a positive number, got {n}"),
-            );
+        check_non_zero("total_steps", self.total_steps)?;
+        check_non_zero("grad_accum", self.grad_accum)?;
+        check_non_zero("keep_checkpoints", self.keep_checkpoints)?;
+        check_non_zero("log_every", self.log_every)?;
+        if let Some(n) = self.max_grad_norm {
+            check_positive("max_grad_norm", n)?;
         }
         let a = &self.adamw;
-        if !(0.0..1.0).contains(&a.beta1) || !(0.0..1.0).contains(&a.beta2) {
-            return bad(
-                "adamw.beta1/beta2",
-                format!("must lie in [0, 1), got {} and {}", a.beta1, a.beta2),
-            );
+        for (field, v) in [("adamw.beta1", a.beta1), ("adamw.beta2", a.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(ConfigError::new(field, "a value in [0, 1)", v).into());
+            }
         }
-        if a.epsilon <= 0.0 || a.epsilon.is_nan() || a.weight_decay < 0.0 {
-            return bad(
-                "adamw.epsilon/weight_decay",
-                format!(
-                    "need ε > 0 and λ ≥ 0, got {} and {}",
-                    a.epsilon, a.weight_decay
-                ),
-            );
-        }
+        check_positive("adamw.epsilon", a.epsilon)?;
+        check_non_negative("adamw.weight_decay", a.weight_decay)?;
         self.schedule.validate()
     }
 }

@@ -41,6 +41,7 @@ use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 
 use crate::adamw::LeanAdamW;
 use burn::tensor::Tensor;
+use rlhf_core::ConfigError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -154,7 +155,7 @@ impl<M: Module + Clone> Trainer<M> {
         let label = label.into();
         std::fs::create_dir_all(&run_dir).map_err(|e| TrainError::Checkpoint {
             path: run_dir.clone(),
-            message: e.to_string(),
+            source: e.into(),
         })?;
         let mut optim: ModuleOptimizer = LeanAdamW::new(&config.adamw).into_module_optimizer();
         let mut model = model;
@@ -245,14 +246,12 @@ impl<M: Module + Clone> Trainer<M> {
     pub fn method_state<T: DeserializeOwned>(&self) -> Result<Option<T>, TrainError> {
         match &self.resumed_state {
             None => Ok(None),
-            Some((path, v)) => {
-                serde_json::from_value(v.clone())
-                    .map(Some)
-                    .map_err(|e| TrainError::MethodState {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })
-            }
+            Some((path, v)) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|source| TrainError::MethodState {
+                    path: path.clone(),
+                    source,
+                }),
         }
     }
 
@@ -282,17 +281,19 @@ impl<M: Module + Clone> Trainer<M> {
         F: FnMut(&M, usize) -> Result<StepOutput, E>,
     {
         if n == 0 {
-            return Err(TrainError::Config {
-                field: "micro-batches",
-                message: "an optimizer step needs at least 1, got 0".into(),
-            }
+            return Err(TrainError::Config(ConfigError::new(
+                "micro-batches",
+                "at least 1 per optimizer step",
+                0,
+            ))
             .into());
         }
         if self.is_done() {
-            return Err(TrainError::Config {
-                field: "total_steps",
-                message: format!("all {} steps are done", self.config.total_steps),
-            }
+            return Err(TrainError::Config(ConfigError::new(
+                "total_steps",
+                "a step left to run",
+                format_args!("{} (all done)", self.config.total_steps),
+            ))
             .into());
         }
         let model = self
@@ -424,10 +425,11 @@ impl<M: Module + Clone> Trainer<M> {
         &mut self,
         method_state: &S,
     ) -> Result<PathBuf, TrainError> {
-        let method = serde_json::to_value(method_state).map_err(|e| TrainError::MethodState {
-            path: self.run_dir.clone(),
-            message: e.to_string(),
-        })?;
+        let method =
+            serde_json::to_value(method_state).map_err(|source| TrainError::MethodState {
+                path: self.run_dir.clone(),
+                source,
+            })?;
         let state = TrainerState {
             step: self.step,
             config: self.config.clone(),

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use rlhf_core::ConfigError;
+
 /// Errors raised by the training utilities (metrics files, plots, schedule configuration).
 ///
 /// Every message names the file (and line) or the configuration field at fault, so that it can
@@ -21,14 +23,15 @@ pub enum TrainError {
     },
 
     /// A line of a metrics file is not a valid metrics record.
-    #[error("metrics file {}, line {line}: malformed record: {message}", path.display())]
+    #[error("metrics file {}, line {line}: malformed record: {source}", path.display())]
     MetricsParse {
         /// The metrics file.
         path: PathBuf,
         /// The 1-based line number of the malformed record.
         line: usize,
-        /// What is wrong with the line (the JSON parser's message).
-        message: String,
+        /// What is wrong with the line (the JSON parser's error).
+        #[source]
+        source: serde_json::Error,
     },
 
     /// A metrics record could not be serialized to JSON.
@@ -52,23 +55,14 @@ pub enum TrainError {
         message: String,
     },
 
-    /// A learning-rate schedule configuration is invalid.
-    #[error("invalid learning-rate schedule: `{field}` {message}")]
-    Schedule {
-        /// The offending configuration field, e.g. `warmup_steps`.
-        field: &'static str,
-        /// Why the value is rejected, including the value itself.
-        message: String,
-    },
+    /// A learning-rate schedule configuration is invalid (the field is the schedule's,
+    /// e.g. `warmup_steps`).
+    #[error("invalid learning-rate schedule: {0}")]
+    Schedule(ConfigError),
 
-    /// A trainer setting is invalid.
-    #[error("invalid trainer config: `{field}` {message}")]
-    Config {
-        /// The offending field, e.g. `grad_accum`.
-        field: &'static str,
-        /// Why the value is rejected, including the value itself.
-        message: String,
-    },
+    /// A trainer setting is invalid (the field is the trainer's, e.g. `grad_accum`).
+    #[error("invalid trainer config: {0}")]
+    Config(#[from] ConfigError),
 
     /// Training produced a NaN or infinite value; the run stopped before applying it.
     #[error(
@@ -88,12 +82,14 @@ pub enum TrainError {
     },
 
     /// Writing or reading a trainer checkpoint failed.
-    #[error("checkpoint {}: {message}", path.display())]
+    #[error("checkpoint {}: {source}", path.display())]
     Checkpoint {
         /// The file or folder.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: an [`std::io::Error`], a [`serde_json::Error`] or burn's
+        /// recorder error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Preparing the data failed.
@@ -113,12 +109,13 @@ pub enum TrainError {
     },
 
     /// The state a method stored with a checkpoint cannot be read back.
-    #[error("checkpoint {}: method state: {message}", path.display())]
+    #[error("checkpoint {}: method state: {source}", path.display())]
     MethodState {
         /// The checkpoint's `state.json`.
         path: PathBuf,
-        /// What is wrong.
-        message: String,
+        /// The serialiser's error.
+        #[source]
+        source: serde_json::Error,
     },
 }
 

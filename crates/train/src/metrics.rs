@@ -245,7 +245,7 @@ fn parse_lines<'t>(path: &Path, text: &'t str) -> Result<Vec<(MetricRecord, &'t 
                 return Err(TrainError::MetricsParse {
                     path: path.to_path_buf(),
                     line: index + 1,
-                    message: e.to_string(),
+                    source: e,
                 });
             }
         }

@@ -1,5 +1,5 @@
 //! The `[train]` table of a method's run configuration ([`TrainingConfig`]) and the one
-//! shape of a configuration error ([`ConfigError`]).
+//! shape of a configuration error ([`ConfigError`], re-exported from `rlhf-core`).
 //!
 //! Every value is given once: the total number of steps is `steps`, and the learning-rate
 //! schedule is built from it ([`TrainingConfig::trainer_config`]), so it is never repeated
@@ -12,36 +12,7 @@ use crate::config::{AdamWSettings, TrainerConfig};
 use crate::error::TrainError;
 use crate::schedule::LrSchedule;
 
-/// A configuration value out of its domain: the field (a dotted path such as
-/// `train.learning_rate`) and a message saying what was expected and what was given.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("`{field}`: {message}")]
-pub struct ConfigError {
-    /// The field, as a dotted path into the configuration (`train.steps`, `loss.beta`).
-    pub field: String,
-    /// What was expected and what was given.
-    pub message: String,
-}
-
-impl ConfigError {
-    /// `field`: expected `expected`, got `got`.
-    pub fn expected(
-        field: impl Into<String>,
-        expected: impl std::fmt::Display,
-        got: impl std::fmt::Display,
-    ) -> Self {
-        Self {
-            field: field.into(),
-            message: format!("expected {expected}, got {got}"),
-        }
-    }
-
-    /// The same error with `prefix.` in front of the field (a nested table's name).
-    pub fn within(mut self, prefix: &str) -> Self {
-        self.field = format!("{prefix}.{}", self.field);
-        self
-    }
-}
+pub use rlhf_core::ConfigError;
 
 /// The shape of the learning-rate schedule after warmup (see [`LrSchedule`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,7 +136,7 @@ impl TrainingConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let at_least_1 = |field: &str, v: usize| {
             if v == 0 {
-                Err(ConfigError::expected(field, "at least 1", 0))
+                Err(ConfigError::new(field, "at least 1", 0))
             } else {
                 Ok(())
             }
@@ -178,28 +149,24 @@ impl TrainingConfig {
         if let Some(lr) = self.learning_rate
             && !(lr.is_finite() && lr > 0.0)
         {
-            return Err(ConfigError::expected(
-                "learning_rate",
-                "a finite number > 0",
-                lr,
-            ));
+            return Err(ConfigError::new("learning_rate", "a finite number > 0", lr));
         }
         if self.warmup_steps > self.steps {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "warmup_steps",
                 format!("at most `steps` ({})", self.steps),
                 self.warmup_steps,
             ));
         }
         if !(0.0..=1.0).contains(&self.min_lr_ratio) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "min_lr_ratio",
                 "a number in [0, 1]",
                 self.min_lr_ratio,
             ));
         }
         if !(self.max_grad_norm.is_finite() && self.max_grad_norm >= 0.0) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "max_grad_norm",
                 "a finite number ≥ 0 (0: no clipping)",
                 self.max_grad_norm,
@@ -208,18 +175,18 @@ impl TrainingConfig {
         let a = &self.adamw;
         for (field, v) in [("adamw.beta1", a.beta1), ("adamw.beta2", a.beta2)] {
             if !(0.0..1.0).contains(&v) {
-                return Err(ConfigError::expected(field, "a number in [0, 1)", v));
+                return Err(ConfigError::new(field, "a number in [0, 1)", v));
             }
         }
         if !(a.epsilon.is_finite() && a.epsilon > 0.0) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "adamw.epsilon",
                 "a finite number > 0",
                 a.epsilon,
             ));
         }
         if !(a.weight_decay.is_finite() && a.weight_decay >= 0.0) {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "adamw.weight_decay",
                 "a finite number ≥ 0",
                 a.weight_decay,
@@ -227,16 +194,8 @@ impl TrainingConfig {
         }
         // Whatever the loop itself would refuse (kept in one place).
         self.trainer_config(1.0).validate().map_err(|e| match e {
-            TrainError::Config { field, message } | TrainError::Schedule { field, message } => {
-                ConfigError {
-                    field: field.to_string(),
-                    message,
-                }
-            }
-            other => ConfigError {
-                field: "train".into(),
-                message: other.to_string(),
-            },
+            TrainError::Config(e) | TrainError::Schedule(e) => e,
+            other => ConfigError::new("train", "settings the training loop accepts", other),
         })
     }
 }
@@ -264,7 +223,7 @@ mod tests {
         };
         let e = c.validate().unwrap_err().within("train");
         assert_eq!(e.field, "train.learning_rate");
-        assert!(e.message.contains("got NaN"), "{e}");
+        assert_eq!(e.got, "NaN", "{e}");
         let c = TrainingConfig {
             steps: 0,
             ..TrainingConfig::default()

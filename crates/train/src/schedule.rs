@@ -8,6 +8,8 @@
 //! [`LrSchedule::lr`] is a pure function of the optimizer step, so a resumed run recomputes the
 //! learning rate from the step counter alone; no scheduler state needs to be checkpointed.
 
+use rlhf_core::ConfigError;
+use rlhf_core::config::{check_in_range, check_non_negative, check_non_zero};
 use serde::{Deserialize, Serialize};
 
 use super::error::TrainError;
@@ -150,16 +152,11 @@ impl LrSchedule {
     ///
     /// The error names the offending field and value.
     pub fn validate(&self) -> Result<(), TrainError> {
-        let check_lr = |field: &'static str, lr: f64| {
-            if lr.is_finite() && lr >= 0.0 {
-                Ok(())
-            } else {
-                Err(TrainError::Schedule {
-                    field,
-                    message: format!("must be a finite, non-negative number, got {lr}"),
-                })
-            }
-        };
+        self.check().map_err(TrainError::Schedule)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let check_lr = |field: &str, lr: f64| check_non_negative(field, lr);
         match self {
             Self::Constant { lr, .. } => check_lr("lr", *lr),
             Self::LinearDecay {
@@ -175,25 +172,14 @@ impl LrSchedule {
                 min_lr_ratio,
             } => {
                 check_lr("peak_lr", *peak_lr)?;
-                if !(0.0..=1.0).contains(min_lr_ratio) {
-                    return Err(TrainError::Schedule {
-                        field: "min_lr_ratio",
-                        message: format!("must lie in [0, 1], got {min_lr_ratio}"),
-                    });
-                }
-                if *total_steps == 0 {
-                    return Err(TrainError::Schedule {
-                        field: "total_steps",
-                        message: "must be at least 1, got 0".to_string(),
-                    });
-                }
+                check_in_range("min_lr_ratio", *min_lr_ratio, 0.0, 1.0)?;
+                check_non_zero("total_steps", *total_steps)?;
                 if warmup_steps > total_steps {
-                    return Err(TrainError::Schedule {
-                        field: "warmup_steps",
-                        message: format!(
-                            "({warmup_steps}) must not exceed `total_steps` ({total_steps})"
-                        ),
-                    });
+                    return Err(ConfigError::new(
+                        "warmup_steps",
+                        format_args!("at most `total_steps` ({total_steps})"),
+                        warmup_steps,
+                    ));
                 }
                 Ok(())
             }
@@ -332,7 +318,7 @@ mod tests {
         for (schedule, field) in cases {
             let err = schedule.validate().unwrap_err();
             match &err {
-                TrainError::Schedule { field: f, .. } => assert_eq!(*f, field, "{schedule:?}"),
+                TrainError::Schedule(e) => assert_eq!(e.field, field, "{schedule:?}"),
                 other => panic!("unexpected error {other:?}"),
             }
             assert!(err.to_string().contains(&format!("`{field}`")), "{err}");

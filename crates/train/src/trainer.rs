@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rlhf_core::ConfigError;
 
 use crate::config::TrainerConfig;
 use crate::engine::{TrainOutcome, Trainer};
@@ -44,10 +45,7 @@ where
 {
     config.validate()?;
     if train_data.is_empty() {
-        return Err(TrainError::Config {
-            field: "train_data",
-            message: "holds no batch".into(),
-        });
+        return Err(ConfigError::new("train_data", "at least one batch", "none").into());
     }
     let mut trainer = Trainer::open(model, config, run_dir, method.name())?;
     let order = EpochOrder::new(train_data.len(), config.seed);

@@ -1,5 +1,6 @@
 //! LoRA hyper-parameters, named as PEFT names them.
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LmError;
@@ -198,24 +199,20 @@ impl LoraConfig {
 
     /// Checks the numbers, naming the field.
     pub fn validate(&self) -> Result<(), LmError> {
-        let bad = |field, reason: String| Err(LmError::Config { field, reason });
+        let bad = |field: &str, expected: &str, got: String| {
+            Err(ConfigError::new(field, expected, got).within("lora").into())
+        };
         if self.rank == 0 {
-            return bad("lora.rank", "must be at least 1, got 0".into());
+            return bad("rank", "at least 1", "0".into());
         }
         if !self.alpha.is_finite() || self.alpha == 0.0 {
-            return bad(
-                "lora.alpha",
-                format!("must be finite and non-zero, got {}", self.alpha),
-            );
+            return bad("alpha", "a finite, non-zero value", self.alpha.to_string());
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad(
-                "lora.dropout",
-                format!("must be in [0, 1), got {}", self.dropout),
-            );
+            return bad("dropout", "a value in [0, 1)", self.dropout.to_string());
         }
         if self.targets.is_empty() {
-            return bad("lora.targets", "must name at least one projection".into());
+            return bad("targets", "at least one projection", "none".into());
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use burn::module::Module;
 use burn::nn::Linear;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rlhf_core::ConfigError;
 
 use super::adapter::{LoraAdapter, merged};
 use super::config::{LoraConfig, LoraTarget};
@@ -47,18 +48,21 @@ pub trait LoraModel: Module + Sized {
     fn with_lora(self, config: &LoraConfig) -> Result<Self, LmError> {
         config.validate()?;
         if self.lora_config().is_some() {
-            return Err(LmError::Config {
-                field: "lora",
-                reason: "the model already has adapters; merge_lora() or without_lora() first"
-                    .into(),
-            });
+            return Err(ConfigError::new(
+                "lora",
+                "a model without adapters (merge_lora() or without_lora() first)",
+                "a model that already has adapters",
+            )
+            .into());
         }
         let n_layers = self.lora_blocks().len();
         if let Some(bad) = config.layers.iter().flatten().find(|&&i| i >= n_layers) {
-            return Err(LmError::Config {
-                field: "lora.layers",
-                reason: format!("the model has {n_layers} layers, got layer {bad}"),
-            });
+            return Err(ConfigError::new(
+                "lora.layers",
+                format_args!("layer indices below {n_layers} (the model's layers)"),
+                format_args!("layer {bad}"),
+            )
+            .into());
         }
         let mut model = self.no_grad();
         let (blocks, slot) = model.lora_parts_mut();
@@ -87,10 +91,12 @@ pub trait LoraModel: Module + Sized {
             }
         }
         if let Some(t) = config.targets.iter().find(|t| !found.contains(t)) {
-            return Err(LmError::Config {
-                field: "lora.targets",
-                reason: format!("`{}` matches no projection of this model", t.hf_name()),
-            });
+            return Err(ConfigError::new(
+                "lora.targets",
+                "projections this model has",
+                format_args!("`{}`, which matches none", t.hf_name()),
+            )
+            .into());
         }
         *slot = Some(config.clone());
         Ok(model)

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rlhf_core::ConfigError;
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 use serde_json::{Value, json};
@@ -40,15 +41,15 @@ pub fn save_peft<M: LoraModel>(
     dir: &Path,
     base_model: Option<&str>,
 ) -> Result<(), LmError> {
-    let config = model.lora_config().ok_or_else(|| LmError::Config {
-        field: "lora",
-        reason: "the model has no adapters to save".into(),
+    let config = model.lora_config().ok_or_else(|| {
+        ConfigError::new(
+            "lora",
+            "a model with adapters to save",
+            "a model without adapters",
+        )
     })?;
     if model.lora_blocks().iter().any(|b| b.mlp.gate.is_none()) {
-        return Err(LmError::Config {
-            field: "lora",
-            reason: "GPT-2-style models (fused c_attn) have no PEFT key layout".into(),
-        });
+        return Err(no_peft_layout().into());
     }
     let mut tensors: BTreeMap<String, (Vec<u8>, Vec<usize>)> = BTreeMap::new();
     for (layer, target, adapter) in model.lora_adapters() {
@@ -237,6 +238,15 @@ fn empty(v: Option<&Value>) -> bool {
     }
 }
 
+/// GPT-2-style models (fused `c_attn`) have no PEFT key layout.
+fn no_peft_layout() -> ConfigError {
+    ConfigError::new(
+        "lora",
+        "a model with separate q/k/v projections (PEFT's key layout)",
+        "a GPT-2-style model (fused c_attn)",
+    )
+}
+
 /// Attaches the PEFT adapters in the folder `dir` to `model` (which must have none yet):
 /// [`read_peft_config`], [`LoraModel::with_lora`], then every factor from
 /// `adapter_model.safetensors` (f32, bf16 or f16). Every adapter must be in the file and
@@ -244,10 +254,7 @@ fn empty(v: Option<&Value>) -> bool {
 pub fn load_peft<M: LoraModel>(model: M, dir: &Path) -> Result<M, LmError> {
     let config = read_peft_config(dir)?;
     if model.lora_blocks().iter().any(|b| b.mlp.gate.is_none()) {
-        return Err(LmError::Config {
-            field: "lora",
-            reason: "GPT-2-style models (fused c_attn) have no PEFT key layout".into(),
-        });
+        return Err(no_peft_layout().into());
     }
     let mut model = model.with_lora(&config)?;
     let files = WeightFiles::read_file(&dir.join(ADAPTER_WEIGHTS_FILE))?;

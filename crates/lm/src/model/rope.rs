@@ -2,6 +2,7 @@
 //! scaled for longer contexts (linear, dynamic NTK, Llama 3).
 
 use burn::tensor::{Device, Int, Tensor};
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::LmError;
@@ -58,11 +59,10 @@ pub enum RopeScaling {
 impl RopeScaling {
     /// Checks the numbers (`field` names the config field in errors).
     pub fn validate(&self) -> Result<(), LmError> {
-        let bad = |reason: String| {
-            Err(LmError::Config {
-                field: "rope_scaling",
-                reason,
-            })
+        let bad = |field: &str, expected: &str, got: String| {
+            Err(ConfigError::new(field, expected, got)
+                .within("rope_scaling")
+                .into())
         };
         let factor = match *self {
             Self::Linear { factor } => factor,
@@ -71,7 +71,7 @@ impl RopeScaling {
                 max_position_embeddings,
             } => {
                 if max_position_embeddings == 0 {
-                    return bad("dynamic: max_position_embeddings must be at least 1".into());
+                    return bad("max_position_embeddings", "at least 1", "0".into());
                 }
                 factor
             }
@@ -82,21 +82,20 @@ impl RopeScaling {
                 original_max_position_embeddings,
             } => {
                 if !(low_freq_factor > 0.0 && high_freq_factor > low_freq_factor) {
-                    return bad(format!(
-                        "llama3: need 0 < low_freq_factor < high_freq_factor, got \
-                         {low_freq_factor} and {high_freq_factor}"
-                    ));
+                    return bad(
+                        "low_freq_factor",
+                        "0 < low_freq_factor < high_freq_factor",
+                        format!("{low_freq_factor} and high_freq_factor {high_freq_factor}"),
+                    );
                 }
                 if original_max_position_embeddings == 0 {
-                    return bad(
-                        "llama3: original_max_position_embeddings must be at least 1".into(),
-                    );
+                    return bad("original_max_position_embeddings", "at least 1", "0".into());
                 }
                 factor
             }
         };
         if !(factor.is_finite() && factor >= 1.0) {
-            return bad(format!("factor must be >= 1, got {factor}"));
+            return bad("factor", "a finite value ≥ 1", factor.to_string());
         }
         Ok(())
     }

@@ -28,14 +28,27 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReferenceError {
-    /// Reading or writing the cache file failed.
-    #[error("reference cache {path}: {message}")]
+    /// Reading the cache file failed.
+    #[error("reference cache {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        message: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
+    /// The cache file is not JSON of a reference cache (or the cache cannot be serialised).
+    #[error("reference cache {path}: not a JSON reference cache: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error (with line and column).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Writing the cache file failed.
+    #[error("reference cache: {0}")]
+    Write(#[from] rlhf_core::fs::AtomicWriteError),
     /// The cache file is not a valid cache.
     #[error("reference cache {path}: field `{field}`: expected {expected}, got {got}")]
     Format {
@@ -226,12 +239,11 @@ impl ReferenceCache {
 
     /// Writes the cache to `path` (JSON, atomically).
     pub fn save(&self, path: &Path) -> Result<(), ReferenceError> {
-        let io = |message: String| ReferenceError::Io {
+        let bytes = serde_json::to_vec(self).map_err(|source| ReferenceError::Json {
             path: path.into(),
-            message,
-        };
-        let bytes = serde_json::to_vec(self).map_err(|e| io(e.to_string()))?;
-        rlhf_core::write_atomic(path, &bytes).map_err(|e| io(e.to_string()))
+            source,
+        })?;
+        Ok(rlhf_core::write_atomic(path, &bytes)?)
     }
 
     /// Reads a cache written by [`save`](Self::save) and checks that it was computed on
@@ -242,15 +254,13 @@ impl ReferenceCache {
         data: &PairBatches,
         reference: &M,
     ) -> Result<Self, ReferenceError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ReferenceError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| ReferenceError::Io {
             path: path.into(),
-            message: format!("reading: {e}"),
+            source,
         })?;
-        let cache: Self = serde_json::from_str(&text).map_err(|e| ReferenceError::Format {
+        let cache: Self = serde_json::from_str(&text).map_err(|source| ReferenceError::Json {
             path: path.into(),
-            field: "(file)",
-            expected: "a JSON reference cache".into(),
-            got: format!("line {}: {e}", e.line()),
+            source,
         })?;
         let format_err = |field, expected: String, got: String| ReferenceError::Format {
             path: path.into(),

@@ -2,7 +2,7 @@
 //! reference, training, held-out figures before and after, the trained model and a report.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use lm::LanguageModel;
 use lm::{GenerationConfig, SamplingConfig};
 use pref_data::{
-    BatchConfig, BatchSource, PairBatches, PipelineError, PromptBatches, held_out_prompts,
-    load_pair_data,
+    BatchConfig, BatchSource, PairBatches, PairRunSummary, PipelineError, PromptBatches,
+    held_out_prompts, load_pair_data,
 };
 use serde::Serialize;
 
@@ -28,23 +28,10 @@ use crate::train::{ConfigError, evaluate};
 /// What a DPO run did; also written to `<out>/report.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct DpoReport {
-    /// The run folder.
-    pub run_dir: PathBuf,
-    /// The trained model's folder (`<out>/model`), loadable by
-    /// [`lm::checkpoint::load_bundle`].
-    pub model_dir: PathBuf,
-    /// Training pairs and held-out pairs.
-    pub train_pairs: usize,
-    /// Held-out pairs (0 without a held-out split).
-    pub valid_pairs: usize,
-    /// What the reader skipped.
-    pub read_report: String,
-    /// What tokenisation cut or dropped (training split).
-    pub tokenize_report: String,
-    /// Optimizer steps in total, and the step this process resumed from.
-    pub steps: usize,
-    /// The step the run resumed from (0 for a fresh run).
-    pub resumed_from: usize,
+    /// Run folder, model folder (loadable by [`lm::checkpoint::load_bundle`]), pair
+    /// counts, reader and tokenizer reports, steps (top-level keys in the JSON).
+    #[serde(flatten)]
+    pub run: PairRunSummary,
     /// Held-out loss and DPO metrics (`rewards/accuracies`, `rewards/margins`, ...) of the
     /// initial policy; empty without a held-out split.
     pub before: BTreeMap<String, f64>,
@@ -77,9 +64,9 @@ pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError
     config.validate()?;
     let t0 = Instant::now();
     let loss = config.loss.init().map_err(|e| {
-        RunError::Config(ConfigError {
-            field: "loss".into(),
-            message: e.to_string(),
+        RunError::Config(match e {
+            super::DpoError::Config(e) => e.within("loss"),
+            other => ConfigError::new("loss", "a valid loss configuration", other),
         })
     })?;
     let (bundle, template) = load_model(&config.model, device)?;
@@ -154,16 +141,18 @@ pub fn run(config: &DpoRunConfig, device: &Device) -> Result<DpoReport, RunError
         device,
     )?;
     let report = DpoReport {
-        run_dir: config.out.clone(),
-        model_dir,
-        train_pairs: train_data.pair_batches().pairs().len(),
-        valid_pairs: valid_data
-            .as_ref()
-            .map_or(0, |v| v.pair_batches().pairs().len()),
-        read_report: data.read_report,
-        tokenize_report: data.train_report.to_string(),
-        steps: train_cfg.steps,
-        resumed_from: outcome.resumed_from,
+        run: PairRunSummary {
+            run_dir: config.out.clone(),
+            model_dir,
+            train_pairs: train_data.pair_batches().pairs().len(),
+            valid_pairs: valid_data
+                .as_ref()
+                .map_or(0, |v| v.pair_batches().pairs().len()),
+            read_report: data.read_report,
+            tokenize_report: data.train_report.to_string(),
+            steps: train_cfg.steps,
+            resumed_from: outcome.resumed_from,
+        },
         before,
         after,
         held_out_kl,
@@ -224,9 +213,6 @@ fn sampled_kl_on_prompts(
         ..generation.apply(GenerationConfig::new(config.data.max_completion_len))
     };
     let sampled = lm::generate(policy, batch.ids, batch.attention_mask, &generation)?;
-    let kl = sampled_kl(policy, reference, &sampled).map_err(|e| RunError::Write {
-        path: config.out.clone(),
-        message: format!("held-out KL: {e}"),
-    })?;
+    let kl = sampled_kl(policy, reference, &sampled).map_err(RunError::HeldOutKl)?;
     Ok(Some(kl))
 }

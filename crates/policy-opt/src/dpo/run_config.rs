@@ -83,22 +83,14 @@ impl DpoRunConfig {
     /// anything. The error names the field by its dotted path (`loss.beta`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.out.as_os_str().is_empty() {
-            return Err(ConfigError::expected("out", "a run folder", "nothing"));
+            return Err(ConfigError::new("out", "a run folder", "nothing"));
         }
         check_model_path("model", &self.model)?;
-        self.data
-            .validate()
-            .map_err(|e| ConfigError::expected(format!("data.{}", e.field), e.expected, e.got))?;
+        self.data.validate().map_err(|e| e.within("data"))?;
         self.train.validate().map_err(|e| e.within("train"))?;
         self.loss.init().map_err(|e| match e {
-            DpoError::Config { field, message } => ConfigError {
-                field: format!("loss.{field}"),
-                message,
-            },
-            other => ConfigError {
-                field: "loss".into(),
-                message: other.to_string(),
-            },
+            DpoError::Config(e) => e.within("loss"),
+            other => ConfigError::new("loss", "a valid loss configuration", other),
         })?;
         Ok(())
     }

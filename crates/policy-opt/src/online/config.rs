@@ -3,6 +3,7 @@
 //! `trl/experimental/ppo`, for PPO) and OpenRLHF (REINFORCE++) where they have the same knob.
 
 use kl_control::{FixedKlConfig, KlControllerConfig, KlEstimator};
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 use train::AdamWSettings;
 
@@ -417,23 +418,11 @@ impl OnlineConfig {
 
     /// Checks every setting before any work, naming the first bad field.
     pub fn validate(&self) -> Result<(), OnlineError> {
-        let bad = |field: &'static str, expected: &str, got: String| {
-            Err(OnlineError::Config {
-                field: field.to_string(),
-                expected: expected.into(),
-                got,
-            })
+        let bad = |field: &str, expected: &str, got: String| {
+            Err(OnlineError::Config(ConfigError::new(field, expected, got)))
         };
         self.rollout.validate().map_err(|e| match e {
-            crate::rollout::RolloutError::Config {
-                field,
-                expected,
-                got,
-            } => OnlineError::Config {
-                field: format!("rollout.{field}"),
-                expected,
-                got,
-            },
+            crate::rollout::RolloutError::Config(e) => OnlineError::Config(e.within("rollout")),
             other => OnlineError::Rollout {
                 iteration: 0,
                 source: other,
@@ -507,10 +496,11 @@ impl OnlineConfig {
         };
         match &self.algorithm {
             Algorithm::Ppo(c) => {
-                c.kl.init().map_err(|e| OnlineError::Config {
-                    field: "algorithm.kl".into(),
-                    expected: "a valid KL controller".into(),
-                    got: e.to_string(),
+                c.kl.init().map_err(|e| {
+                    OnlineError::Config(match e {
+                        kl_control::KlError::Config(e) => e.within("algorithm.kl"),
+                        other => ConfigError::new("algorithm.kl", "a valid KL controller", other),
+                    })
                 })?;
                 if !(0.0..=1.0).contains(&c.gamma) {
                     return bad("algorithm.gamma", "a number in [0, 1]", c.gamma.to_string());

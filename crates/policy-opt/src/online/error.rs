@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use rlhf_core::ConfigError;
+
 use crate::RlError;
 use crate::rollout::RolloutError;
 
@@ -11,15 +13,9 @@ use crate::rollout::RolloutError;
 #[non_exhaustive]
 pub enum OnlineError {
     /// A setting is out of range (checked before any work).
-    #[error("online config: field `{field}`: expected {expected}, got {got}")]
-    Config {
-        /// The field, e.g. `algorithm.beta` or `rollout.temperature`.
-        field: String,
-        /// What is required.
-        expected: String,
-        /// What was given.
-        got: String,
-    },
+    /// The field is a dotted path, e.g. `algorithm.beta` or `rollout.temperature`.
+    #[error("online config: {0}")]
+    Config(#[from] ConfigError),
     /// The rollout phase failed (generation, prompts, the reward).
     #[error("iteration {iteration}: {source}")]
     Rollout {

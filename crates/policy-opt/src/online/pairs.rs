@@ -58,10 +58,7 @@ pub fn write_ranked_pairs(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::run_error::create_dir(dir)?;
     }
-    pref_data::write_pairs(path, &pairs).map_err(|e| RunError::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    pref_data::write_pairs(path, &pairs).map_err(|e| RunError::write(path, e))?;
     Ok(RankedPairsReport {
         pairs: pairs.len(),
         ties,

@@ -76,12 +76,12 @@ impl RewardSource {
             Self::Model(m) => {
                 crate::run_error::check_model_path("path", &m.path)?;
                 if m.batch_size == 0 {
-                    return Err(ConfigError::expected("batch_size", "at least 1", 0));
+                    return Err(ConfigError::new("batch_size", "at least 1", 0));
                 }
             }
             Self::Graders(g) => {
                 if !g.path.is_file() {
-                    return Err(ConfigError::expected(
+                    return Err(ConfigError::new(
                         "path",
                         "a grader file (.toml or .json)",
                         if g.path.as_os_str().is_empty() {
@@ -108,9 +108,9 @@ impl RewardSource {
             Self::Model(m) => {
                 let reward =
                     reward_model::load_reward(&m.path, m.normalize, Some(policy_tokenizer), device)
-                        .map_err(|source| RunError::Reward {
+                        .map_err(|e| RunError::Reward {
                             path: m.path.clone(),
-                            message: source.to_string(),
+                            source: e.into(),
                         })?;
                 Ok(Box::new(reward.with_batch_size(m.batch_size)))
             }
@@ -121,26 +121,28 @@ impl RewardSource {
 
 fn grader(g: &GraderSource) -> Result<Box<dyn rlaif_judge::grader::Grader>, RunError> {
     let origin = g.path.display().to_string();
-    let fail = |message: String| RunError::Reward {
+    let fail = |e: crate::run_error::BoxError| RunError::Reward {
         path: g.path.clone(),
-        message,
+        source: e,
     };
-    let configs = load_graders(&g.path).map_err(|e| fail(e.to_string()))?;
+    let configs = load_graders(&g.path).map_err(|e| fail(e.into()))?;
     let names: Vec<&str> = configs.iter().map(|c| c.name()).collect();
     let chosen = match &g.name {
-        Some(name) => configs
-            .iter()
-            .find(|c| c.name() == name)
-            .ok_or_else(|| fail(format!("no grader named {name:?} (the file has {names:?})")))?,
+        Some(name) => configs.iter().find(|c| c.name() == name).ok_or_else(|| {
+            fail(format!("no grader named {name:?} (the file has {names:?})").into())
+        })?,
         None if configs.len() == 1 => &configs[0],
         None => {
-            return Err(fail(format!(
-                "holds {} graders {names:?}: choose one with reward.name",
-                configs.len()
-            )));
+            return Err(fail(
+                format!(
+                    "holds {} graders {names:?}: choose one with reward.name",
+                    configs.len()
+                )
+                .into(),
+            ));
         }
     };
     chosen
         .build(&BuildContext::new(), &origin)
-        .map_err(|e| fail(e.to_string()))
+        .map_err(|e| fail(e.into()))
 }

@@ -353,7 +353,7 @@ fn evaluate_inner(
     let policy = policy.model.valid();
     let eval = evaluate(&policy, &reference, reward, &prompts, config, tok, device)?;
     eval.ok_or_else(|| {
-        RunError::Config(crate::train::ConfigError::expected(
+        RunError::Config(crate::train::ConfigError::new(
             "eval_prompts",
             "at least one held-out prompt (eval_prompts > 0, prompts.valid_fraction > 0)",
             "none",

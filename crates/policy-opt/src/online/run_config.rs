@@ -84,12 +84,12 @@ impl OnlineRunConfig {
     /// [`validate`](Self::validate) without the `reward` table, for a reward given in code.
     pub fn validate_without_reward(&self) -> Result<(), ConfigError> {
         if self.out.as_os_str().is_empty() {
-            return Err(ConfigError::expected("out", "a run folder", "nothing"));
+            return Err(ConfigError::new("out", "a run folder", "nothing"));
         }
         check_model_path("model", &self.model)?;
         if let Some(critic) = &self.critic {
             if !matches!(self.train.algorithm, Algorithm::Ppo(_)) {
-                return Err(ConfigError::expected(
+                return Err(ConfigError::new(
                     "critic",
                     "unset for a critic-free algorithm",
                     format!(
@@ -101,26 +101,17 @@ impl OnlineRunConfig {
             }
             check_model_path("critic", critic)?;
         }
-        self.prompts.validate().map_err(|e| {
-            ConfigError::expected(format!("prompts.{}", e.field), e.expected, e.got)
-        })?;
+        self.prompts.validate().map_err(|e| e.within("prompts"))?;
         if self.eval_samples_per_prompt == 0 {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "eval_samples_per_prompt",
                 "at least 1",
                 "0",
             ));
         }
         self.train.validate().map_err(|e| match e {
-            OnlineError::Config {
-                field,
-                expected,
-                got,
-            } => ConfigError::expected(format!("train.{field}"), expected, got),
-            other => ConfigError {
-                field: "train".into(),
-                message: other.to_string(),
-            },
+            OnlineError::Config(e) => e.within("train"),
+            other => ConfigError::new("train", "valid online settings", other),
         })
     }
 }

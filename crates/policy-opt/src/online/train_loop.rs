@@ -9,7 +9,7 @@ use kl_control::{AnyKlController, KlController, KlEstimator};
 use lm::CausalLm;
 use lm::tokenizer::Tokenizer;
 use reward_model::RewardNormalizer;
-use rlhf_core::Reward;
+use rlhf_core::{ConfigError, Reward};
 use serde::{Deserialize, Serialize};
 use train::{MetricRecord, StepOutput, Trainer};
 
@@ -138,12 +138,12 @@ where
         });
     }
     if matches!(algorithm, Algorithm::Ppo(_)) && !model.has_value() {
-        return Err(OnlineError::Config {
-            field: "model.value".into(),
-            expected: "a value function for PPO (ActorCritic::with_value_head or with_critic)"
-                .into(),
-            got: "none".into(),
-        });
+        return Err(ConfigError::new(
+            "model.value",
+            "a value function for PPO (ActorCritic::with_value_head or with_critic)",
+            "none",
+        )
+        .into());
     }
     let order = PromptOrder::new(
         inputs.prompts.len(),

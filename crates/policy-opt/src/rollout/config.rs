@@ -1,5 +1,6 @@
 //! [`RolloutConfig`]: how the policy samples completions during online training.
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use super::RolloutError;
@@ -82,12 +83,8 @@ impl RolloutConfig {
 
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), RolloutError> {
-        let bad = |field, expected: &str, got: String| {
-            Err(RolloutError::Config {
-                field,
-                expected: expected.into(),
-                got,
-            })
+        let bad = |field: &str, expected: &str, got: String| {
+            Err(RolloutError::Config(ConfigError::new(field, expected, got)))
         };
         for (field, v) in [
             ("prompts_per_iteration", self.prompts_per_iteration),

@@ -1,19 +1,14 @@
 //! [`RolloutError`].
 
+use rlhf_core::ConfigError;
+
 /// Errors of the rollout phase.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RolloutError {
     /// A setting is out of range.
-    #[error("rollout config: field `{field}`: expected {expected}, got {got}")]
-    Config {
-        /// The field.
-        field: &'static str,
-        /// What is required.
-        expected: String,
-        /// What was given.
-        got: String,
-    },
+    #[error("rollout config: {0}")]
+    Config(#[from] ConfigError),
     /// Prompts could not be prepared.
     #[error("rollout prompts: {0}")]
     Prompts(String),

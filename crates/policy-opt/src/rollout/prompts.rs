@@ -8,6 +8,7 @@ use pref_data::{
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rlhf_core::ConfigError;
 use serde_json::{Map, Value};
 
 use super::RolloutError;
@@ -99,18 +100,10 @@ impl PromptOrder {
     /// An order over `prompts` prompts, `per_iteration` per iteration.
     pub fn new(prompts: usize, per_iteration: usize, seed: u64) -> Result<Self, RolloutError> {
         if prompts == 0 {
-            return Err(RolloutError::Config {
-                field: "prompts",
-                expected: "at least one prompt".into(),
-                got: "none".into(),
-            });
+            return Err(ConfigError::new("prompts", "at least one prompt", "none").into());
         }
         if per_iteration == 0 {
-            return Err(RolloutError::Config {
-                field: "prompts_per_iteration",
-                expected: "at least 1".into(),
-                got: "0".into(),
-            });
+            return Err(ConfigError::new("prompts_per_iteration", "at least 1", 0).into());
         }
         Ok(Self {
             prompts,

@@ -151,18 +151,16 @@ impl SftRunConfig {
     /// Checks every field, and that the paths exist, without loading anything.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.out.as_os_str().is_empty() {
-            return Err(ConfigError::expected("out", "a run folder", "nothing"));
+            return Err(ConfigError::new("out", "a run folder", "nothing"));
         }
         if let Some(model) = &self.model {
             check_model_path("model", model)?;
         }
-        let data_err = |e: pref_data::InvalidDataConfig| {
-            ConfigError::expected(format!("data.{}", e.field), e.expected, e.got)
-        };
+        let data_err = |e: ConfigError| e.within("data");
         check_path(&self.data.path).map_err(data_err)?;
         check_fraction(self.data.valid_fraction).map_err(data_err)?;
         if self.data.max_len < 3 {
-            return Err(ConfigError::expected(
+            return Err(ConfigError::new(
                 "data.max_len",
                 "at least 3 (BOS, one token, EOS)",
                 self.data.max_len,
@@ -172,14 +170,14 @@ impl SftRunConfig {
         if self.model.is_none() {
             let s = &self.scratch;
             if s.vocab_size < 259 {
-                return Err(ConfigError::expected(
+                return Err(ConfigError::new(
                     "scratch.vocab_size",
                     "at least 259 (256 bytes and 3 special tokens)",
                     s.vocab_size,
                 ));
             }
             if s.max_seq_len < self.data.max_len {
-                return Err(ConfigError::expected(
+                return Err(ConfigError::new(
                     "scratch.max_seq_len",
                     format!("at least data.max_len ({})", self.data.max_len),
                     s.max_seq_len,
@@ -187,9 +185,9 @@ impl SftRunConfig {
             }
             s.transformer_config(s.vocab_size)
                 .validate()
-                .map_err(|e| ConfigError {
-                    field: "scratch".into(),
-                    message: e.to_string(),
+                .map_err(|e| match e {
+                    lm::LmError::Config(e) => e.within("scratch"),
+                    other => ConfigError::new("scratch", "a valid model shape", other),
                 })?;
         }
         Ok(())

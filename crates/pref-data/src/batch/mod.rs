@@ -40,6 +40,8 @@ pub use ranked::{RankedBatch, RankedBatches, TokenizedRanked};
 pub use split::split_by_prompt_text;
 pub use unpaired::{TokenizedUnpaired, UnpairedBatch, UnpairedBatches};
 
+use rlhf_core::ConfigError;
+use rlhf_core::config::check_non_zero;
 use serde::{Deserialize, Serialize};
 
 /// How records are grouped and padded into batches (see the [module docs](self)).
@@ -70,14 +72,7 @@ impl Default for BatchConfig {
 impl BatchConfig {
     /// Checks `batch_size > 0`.
     pub fn validate(&self) -> Result<(), BatchError> {
-        if self.batch_size == 0 {
-            return Err(BatchError::InvalidConfig {
-                field: "batch_size",
-                expected: "at least 1".into(),
-                got: "0".into(),
-            });
-        }
-        Ok(())
+        Ok(check_non_zero("batch_size", self.batch_size)?)
     }
 }
 
@@ -86,15 +81,8 @@ impl BatchConfig {
 #[non_exhaustive]
 pub enum BatchError {
     /// A [`BatchConfig`] field is out of range.
-    #[error("batch config: field `{field}`: expected {expected}, got {got}")]
-    InvalidConfig {
-        /// The field.
-        field: &'static str,
-        /// What is required.
-        expected: String,
-        /// What was given.
-        got: String,
-    },
+    #[error("batch config: {0}")]
+    Config(#[from] ConfigError),
     /// A tokenised record cannot be batched.
     #[error("tokenised record #{index}: field `{field}`: expected {expected}, got {got}")]
     InvalidRecord {

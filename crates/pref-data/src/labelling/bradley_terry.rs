@@ -32,6 +32,7 @@
 //! with one extra opponent held fixed, so every step still raises the (penalised)
 //! likelihood.
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use super::LabellingError;
@@ -84,11 +85,9 @@ impl BradleyTerryConfig {
 
     /// Validates the settings.
     pub fn init(&self) -> Result<BradleyTerry, LabellingError> {
-        let bad = |field, expected, got: String| LabellingError::InvalidConfig {
+        let bad = |field: &str, expected: &str, got: String| LabellingError::Config {
             config: "BradleyTerryConfig",
-            field,
-            expected,
-            got,
+            source: ConfigError::new(field, expected, got),
         };
         if self.max_iterations == 0 {
             return Err(bad("max_iterations", "at least 1", "0".into()));

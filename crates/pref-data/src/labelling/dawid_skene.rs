@@ -28,6 +28,7 @@
 //! One iteration is one M-step (from the current `T`) followed by one E-step, so the fit's
 //! posteriors are those of its returned parameters.
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use super::{Annotations, LabellingError};
@@ -81,11 +82,9 @@ impl DawidSkeneConfig {
 
     /// Validates the settings.
     pub fn init(&self) -> Result<DawidSkene, LabellingError> {
-        let bad = |field, expected, got: String| LabellingError::InvalidConfig {
+        let bad = |field: &str, expected: &str, got: String| LabellingError::Config {
             config: "DawidSkeneConfig",
-            field,
-            expected,
-            got,
+            source: ConfigError::new(field, expected, got),
         };
         if self.max_iterations == 0 {
             return Err(bad("max_iterations", "at least 1", "0".into()));
@@ -173,11 +172,13 @@ impl DawidSkene {
     pub fn fit(&self, annotations: &Annotations) -> Result<DawidSkeneFit, LabellingError> {
         let k_classes = annotations.n_classes();
         if k_classes < 2 {
-            return Err(LabellingError::InvalidConfig {
+            return Err(LabellingError::Config {
                 config: "Annotations",
-                field: "n_classes",
-                expected: "at least 2 classes for Dawid-Skene",
-                got: k_classes.to_string(),
+                source: ConfigError::new(
+                    "n_classes",
+                    "at least 2 classes for Dawid-Skene",
+                    k_classes,
+                ),
             });
         }
         let n_items = annotations.n_items();
@@ -426,10 +427,7 @@ mod tests {
             DawidSkeneConfig::new().with_tolerance(-1.0),
             DawidSkeneConfig::new().with_smoothing(f64::NAN),
         ] {
-            assert!(matches!(
-                c.init(),
-                Err(LabellingError::InvalidConfig { .. })
-            ));
+            assert!(matches!(c.init(), Err(LabellingError::Config { .. })));
         }
         let one = Annotations::new(1, 1, 1, vec![Annotation::new(0, 0, 0)]).unwrap();
         assert!(DawidSkeneConfig::new().init().unwrap().fit(&one).is_err());

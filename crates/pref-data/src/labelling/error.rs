@@ -3,6 +3,8 @@
 //! Every message names what was being checked, what was expected and what was found, so
 //! that a caller can find the offending annotation, item or answer.
 
+use rlhf_core::ConfigError;
+
 /// Errors raised by vote aggregation, agreement statistics and preference-pair building.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -82,16 +84,13 @@ pub enum LabellingError {
     },
 
     /// A configuration value is invalid.
-    #[error("{config}: field `{field}`: expected {expected}, got {got}")]
-    InvalidConfig {
-        /// The configuration type.
+    #[error("{config}: {source}")]
+    Config {
+        /// The configuration type, e.g. `BradleyTerryConfig`.
         config: &'static str,
-        /// The field.
-        field: &'static str,
-        /// What is allowed.
-        expected: &'static str,
-        /// What was given.
-        got: String,
+        /// The field, what is allowed and what was given.
+        #[source]
+        source: ConfigError,
     },
 
     /// A numeric input is NaN, infinite, or otherwise outside its domain.

@@ -9,6 +9,7 @@
 //! The result depends only on each item's counts, so it does not depend on the order of the
 //! votes (tested). Items with no vote get [`MajorityLabel::NoVotes`]; nothing is dropped.
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use super::{Annotations, LabellingError};
@@ -107,11 +108,16 @@ pub fn majority_vote(
     if let TiePolicy::Label(l) = policy
         && l >= annotations.n_classes()
     {
-        return Err(LabellingError::InvalidConfig {
+        return Err(LabellingError::Config {
             config: "TiePolicy",
-            field: "Label",
-            expected: "a label below the number of classes",
-            got: format!("{l} with {} classes", annotations.n_classes()),
+            source: ConfigError::new(
+                "Label",
+                format_args!(
+                    "a label below the number of classes ({})",
+                    annotations.n_classes()
+                ),
+                l,
+            ),
         });
     }
     let mut out = MajorityVote {
@@ -231,7 +237,7 @@ mod tests {
 
         assert!(matches!(
             majority_vote(&a, TiePolicy::Label(3)),
-            Err(LabellingError::InvalidConfig { .. })
+            Err(LabellingError::Config { .. })
         ));
     }
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use rlhf_core::ConfigError;
+
 /// Errors from loading or rendering a chat template.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -14,17 +16,24 @@ pub enum TemplateError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A `tokenizer_config.json` is not what a chat template is read from.
-    #[error("{}: field `{field}`: expected {expected}, got {got}", path.display())]
+    /// A `tokenizer_config.json` is not valid JSON.
+    #[error("{}: invalid JSON: {source}", path.display())]
+    Json {
+        /// The file (or `<in-memory>`).
+        path: PathBuf,
+        /// The parser's error (with line and column).
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A `tokenizer_config.json` is not what a chat template is read from (the field is the
+    /// file's key, `<file>` for the document as a whole).
+    #[error("{}: {source}", path.display())]
     Config {
         /// The file (or `<in-memory>`).
         path: PathBuf,
-        /// The offending field.
-        field: String,
-        /// What was expected.
-        expected: String,
-        /// What was found.
-        got: String,
+        /// The field, what was expected and what was found.
+        #[source]
+        source: ConfigError,
     },
     /// The Jinja source does not compile.
     #[error("chat template from {origin} does not compile: {source:#}")]

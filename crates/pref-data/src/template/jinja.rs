@@ -1,6 +1,7 @@
 //! [`JinjaTemplate`]: a Hugging Face Jinja chat template compiled with minijinja, and how
 //! it is read from a `tokenizer_config.json`.
 
+use rlhf_core::ConfigError;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -100,11 +101,9 @@ impl JinjaTemplate {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: Json = serde_json::from_str(&text).map_err(|e| TemplateError::Config {
+        let config: Json = serde_json::from_str(&text).map_err(|source| TemplateError::Json {
             path: path.to_path_buf(),
-            field: "<file>".into(),
-            expected: "a JSON object".into(),
-            got: format!("invalid JSON ({e})"),
+            source,
         })?;
         let sibling = path.with_file_name("chat_template.jinja");
         let fallback = if config.get("chat_template").is_none() && sibling.is_file() {
@@ -128,11 +127,9 @@ impl JinjaTemplate {
         origin: impl AsRef<Path>,
     ) -> Result<Self, TemplateError> {
         let origin = origin.as_ref();
-        let config: Json = serde_json::from_str(json).map_err(|e| TemplateError::Config {
+        let config: Json = serde_json::from_str(json).map_err(|source| TemplateError::Json {
             path: origin.to_path_buf(),
-            field: "<file>".into(),
-            expected: "a JSON object".into(),
-            got: format!("invalid JSON ({e})"),
+            source,
         })?;
         Self::from_config_value(&config, name, None, origin)
     }
@@ -145,9 +142,7 @@ impl JinjaTemplate {
     ) -> Result<Self, TemplateError> {
         let config_err = |field: &str, expected: &str, got: String| TemplateError::Config {
             path: path.to_path_buf(),
-            field: field.into(),
-            expected: expected.into(),
-            got,
+            source: ConfigError::new(field, expected, got),
         };
         let Some(obj) = config.as_object() else {
             return Err(config_err("<file>", "a JSON object", kind(config).into()));
@@ -318,7 +313,8 @@ mod tests {
         assert!(e.to_string().contains("tool_use"), "{e}");
         let e = JinjaTemplate::from_tokenizer_config_str("{}", "default", "c.json").unwrap_err();
         assert!(
-            e.to_string().starts_with("c.json: field `chat_template`"),
+            e.to_string()
+                .starts_with("c.json: `chat_template`: expected"),
             "{e}"
         );
     }

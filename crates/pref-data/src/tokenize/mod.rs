@@ -32,6 +32,8 @@ mod stream;
 mod unpaired;
 
 use lm::tokenizer::{Tokenizer, TokenizerError};
+use rlhf_core::ConfigError;
+use rlhf_core::config::check_non_zero;
 use serde::{Deserialize, Serialize};
 
 use crate::template::TemplateError;
@@ -77,19 +79,14 @@ impl TokenizeConfig {
     pub fn validate(&self) -> Result<(), TokenizeError> {
         let min_prompt = 1 + usize::from(self.add_bos);
         if self.max_prompt_len < min_prompt {
-            return Err(TokenizeError::InvalidConfig {
-                field: "max_prompt_len",
-                expected: format!("at least {min_prompt} (add_bos = {})", self.add_bos),
-                got: self.max_prompt_len.to_string(),
-            });
+            return Err(ConfigError::new(
+                "max_prompt_len",
+                format_args!("at least {min_prompt} (add_bos = {})", self.add_bos),
+                self.max_prompt_len,
+            )
+            .into());
         }
-        if self.max_completion_len == 0 {
-            return Err(TokenizeError::InvalidConfig {
-                field: "max_completion_len",
-                expected: "at least 1".into(),
-                got: "0".into(),
-            });
-        }
+        check_non_zero("max_completion_len", self.max_completion_len)?;
         Ok(())
     }
 }
@@ -100,15 +97,8 @@ impl TokenizeConfig {
 #[non_exhaustive]
 pub enum TokenizeError {
     /// A [`TokenizeConfig`] limit is out of range.
-    #[error("tokenize config: field `{field}`: expected {expected}, got {got}")]
-    InvalidConfig {
-        /// The field.
-        field: &'static str,
-        /// What is required.
-        expected: String,
-        /// What was given.
-        got: String,
-    },
+    #[error("tokenize config: {0}")]
+    Config(#[from] ConfigError),
     /// The chat template failed on a record.
     #[error("record #{record}, field `{field}`: {source}")]
     Template {

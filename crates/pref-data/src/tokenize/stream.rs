@@ -2,6 +2,7 @@
 //! are tokenised a chunk at a time, so neither the file nor its records are ever all in
 //! memory.
 
+use rlhf_core::ConfigError;
 use std::collections::VecDeque;
 
 use lm::tokenizer::Tokenizer;
@@ -83,11 +84,7 @@ where
         chunk_size: usize,
     ) -> Result<Self, TokenizeError> {
         if chunk_size == 0 {
-            return Err(TokenizeError::InvalidConfig {
-                field: "chunk_size",
-                expected: "at least 1".into(),
-                got: "0".into(),
-            });
+            return Err(ConfigError::new("chunk_size", "at least 1", 0).into());
         }
         Ok(Self {
             source,

@@ -19,9 +19,10 @@ pub(crate) struct DiskCache {
 impl DiskCache {
     /// The cache in `dir` (created if missing).
     pub fn open(dir: &Path) -> Result<Self, HttpError> {
-        std::fs::create_dir_all(dir).map_err(|e| HttpError::Cache {
+        std::fs::create_dir_all(dir).map_err(|source| HttpError::Cache {
             path: dir.to_path_buf(),
-            message: format!("cannot create the folder: {e}"),
+            action: "create the folder",
+            source,
         })?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -58,17 +59,18 @@ impl DiskCache {
     /// an interrupted write leaves no partial entry).
     pub fn put(&self, url: &str, body: &Value, reply: &Value) -> Result<(), HttpError> {
         let path = self.path(url, body);
-        let err = |message: String| HttpError::Cache {
+        let err = |action, source| HttpError::Cache {
             path: path.clone(),
-            message,
+            action,
+            source,
         };
         let parent = path.parent().expect("inside the cache folder");
-        std::fs::create_dir_all(parent).map_err(|e| err(format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(parent).map_err(|e| err("create the folder", e))?;
         let entry = json!({"url": url, "request": body, "reply": reply});
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-        std::fs::write(&tmp, entry.to_string()).map_err(|e| err(format!("cannot write: {e}")))?;
-        std::fs::rename(&tmp, &path).map_err(|e| err(format!("cannot rename: {e}")))
+        std::fs::write(&tmp, entry.to_string()).map_err(|e| err("write", e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| err("rename", e))
     }
 }

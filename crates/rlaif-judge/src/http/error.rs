@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rlhf_core::ConfigError;
+
 /// A request that failed or a reply that is not what the API promises. Every message names
 /// the URL; replies are quoted (shortened) so that the cause can be seen.
 #[derive(Debug, thiserror::Error)]
@@ -90,20 +92,18 @@ pub enum HttpError {
         problem: String,
     },
     /// The configuration cannot work.
-    #[error("HTTP model configuration: field `{field}`: {message}")]
-    Config {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// The on-disk cache could not be read or written.
-    #[error("reply cache {}: {message}", path.display())]
+    #[error("HTTP model configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The on-disk cache could not be written.
+    #[error("reply cache {}: cannot {action}: {source}", path.display())]
     Cache {
         /// The cache file or folder.
         path: PathBuf,
-        /// What failed.
-        message: String,
+        /// What was being done: `create the folder`, `write`, `rename`.
+        action: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
 }
 

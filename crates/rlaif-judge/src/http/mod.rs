@@ -54,6 +54,7 @@ mod reply;
 
 pub use error::HttpError;
 
+use rlhf_core::ConfigError;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -149,22 +150,18 @@ impl HttpModel {
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
         let base = config.base_url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(HttpError::Config {
-                field: "base_url",
-                message: format!("expected an http:// or https:// URL, got {base:?}"),
-            });
+            return Err(ConfigError::new(
+                "base_url",
+                "an http:// or https:// URL",
+                format_args!("{base:?}"),
+            )
+            .into());
         }
         if config.concurrency == 0 {
-            return Err(HttpError::Config {
-                field: "concurrency",
-                message: "expected at least 1".into(),
-            });
+            return Err(ConfigError::new("concurrency", "at least 1", 0).into());
         }
         if config.timeout.is_zero() {
-            return Err(HttpError::Config {
-                field: "timeout",
-                message: "expected more than 0 s".into(),
-            });
+            return Err(ConfigError::new("timeout", "more than 0 s", "0 s").into());
         }
         let api_key = match &config.api_key_env {
             None => None,

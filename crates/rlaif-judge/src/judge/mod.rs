@@ -52,6 +52,7 @@ pub use score::{ScoreConfig, ScoreJudge, ScoreOutcome};
 pub use select::PrincipleSelection;
 
 use pref_data::Text;
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendError, GenerateOptions, TextModel};
@@ -72,13 +73,8 @@ pub enum JudgeError {
     },
     /// The judge's configuration does not fit its constitution (an unknown principle, an
     /// empty ensemble, a bad rating scale).
-    #[error("judge configuration: field `{field}`: {message}")]
-    Config {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error("judge configuration: {0}")]
+    Config(#[from] ConfigError),
     /// The model returned a number of rows other than asked.
     #[error("judge `{judge}`: the model returned {got} answers for {expected} questions")]
     Count {
@@ -229,14 +225,12 @@ impl<M: TextModel> MultipleChoiceJudge<M> {
     ) -> Result<Self, JudgeError> {
         config.principles.check(&constitution)?;
         if config.answer_tokens == 0 || config.batch_size == 0 {
-            return Err(JudgeError::Config {
-                field: if config.answer_tokens == 0 {
-                    "answer_tokens"
-                } else {
-                    "batch_size"
-                },
-                message: "expected at least 1".into(),
-            });
+            let field = if config.answer_tokens == 0 {
+                "answer_tokens"
+            } else {
+                "batch_size"
+            };
+            return Err(ConfigError::new(field, "at least 1", 0).into());
         }
         let name = format!("mc-judge({})", model.name());
         Ok(Self {

@@ -2,6 +2,8 @@
 //! RLAIF, "d-RLAIF", Lee et al. 2023, §2.3).
 
 use pref_data::Text;
+use rlhf_core::ConfigError;
+use rlhf_core::config::check_non_zero;
 use rlhf_core::{Reward, RewardError, RewardInput, Sample, Scores};
 use serde::{Deserialize, Serialize};
 
@@ -73,19 +75,18 @@ impl<M: TextModel> ScoreJudge<M> {
     /// answer length are at least 1.
     pub fn new(model: M, config: ScoreConfig) -> Result<Self, JudgeError> {
         if config.min >= config.max {
-            return Err(JudgeError::Config {
-                field: "max",
-                message: format!(
-                    "expected a scale with min < max, got {}..={}",
-                    config.min, config.max
-                ),
-            });
+            return Err(ConfigError::new(
+                "max",
+                format_args!("more than min ({})", config.min),
+                config.max,
+            )
+            .into());
         }
-        if config.answer_tokens == 0 || config.batch_size == 0 {
-            return Err(JudgeError::Config {
-                field: "batch_size",
-                message: "batch_size and answer_tokens must be at least 1".into(),
-            });
+        for (field, v) in [
+            ("batch_size", config.batch_size),
+            ("answer_tokens", config.answer_tokens),
+        ] {
+            check_non_zero(field, v)?;
         }
         Ok(Self {
             name: format!("score-judge({})", model.name()),

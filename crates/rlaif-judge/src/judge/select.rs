@@ -1,5 +1,6 @@
 //! [`PrincipleSelection`]: which principle(s) a comparison is judged under.
 
+use rlhf_core::ConfigError;
 use std::hash::Hasher;
 
 use rand::rngs::StdRng;
@@ -30,13 +31,16 @@ pub enum PrincipleSelection {
 impl PrincipleSelection {
     /// Checks that every named principle exists.
     pub(crate) fn check(&self, constitution: &Constitution) -> Result<(), JudgeError> {
-        let unknown = |name: &str| JudgeError::Config {
-            field: "principles",
-            message: format!(
-                "constitution `{}` has no principle `{name}` (it has: {})",
-                constitution.name,
-                constitution.names().join(", ")
-            ),
+        let unknown = |name: &str| {
+            JudgeError::Config(ConfigError::new(
+                "principles",
+                format_args!(
+                    "principles of constitution `{}` ({})",
+                    constitution.name,
+                    constitution.names().join(", ")
+                ),
+                format_args!("`{name}`, which it has no principle named"),
+            ))
         };
         match self {
             PrincipleSelection::Fixed(name) => constitution

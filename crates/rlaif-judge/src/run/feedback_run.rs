@@ -105,9 +105,7 @@ impl FeedbackRunConfig {
                 c.display(),
             ));
         }
-        let data = |field: &str, e: pref_data::InvalidDataConfig| {
-            JudgeRunError::config(&format!("{field}.{}", e.field), &e.expected, e.got)
-        };
+        let data = |field: &str, e: rlhf_core::ConfigError| JudgeRunError::Config(e.within(field));
         match &self.source {
             PairSource::Sample {
                 policy,

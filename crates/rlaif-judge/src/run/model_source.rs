@@ -97,19 +97,15 @@ impl JudgeModelSource {
     pub fn build(&self, device: &Device) -> Result<Arc<dyn TextModel>, JudgeRunError> {
         match self {
             Self::Local { path } => {
-                let fail = |message: String| JudgeRunError::Model {
-                    path: path.clone(),
-                    message,
-                };
                 if path.extension().is_some_and(|e| e == "gguf") {
-                    let m =
-                        LocalModel::gemma3_gguf(path, device).map_err(|e| fail(e.to_string()))?;
+                    let m = LocalModel::gemma3_gguf(path, device)
+                        .map_err(|e| JudgeRunError::model(path, e))?;
                     return Ok(Arc::new(m));
                 }
-                let bundle =
-                    lm::checkpoint::load_bundle(path, device).map_err(|e| fail(e.to_string()))?;
+                let bundle = lm::checkpoint::load_bundle(path, device)
+                    .map_err(|e| JudgeRunError::model(path, e))?;
                 let template = pref_data::model_chat_template(bundle.tokenizer_config.as_deref())
-                    .map_err(|e| fail(e.to_string()))?;
+                    .map_err(|e| JudgeRunError::model(path, e))?;
                 let name = path.display().to_string();
                 let model = LocalModel::new(name, bundle.model, bundle.tokenizer, device.clone())
                     .with_bos(bundle.add_bos)
@@ -123,10 +119,7 @@ impl JudgeModelSource {
                 cfg.max_retries = h.max_retries;
                 cfg.concurrency = h.concurrency;
                 cfg.cache_dir = h.cache_dir.clone();
-                let model = HttpModel::new(cfg).map_err(|e| JudgeRunError::Model {
-                    path: PathBuf::from(&h.url),
-                    message: e.to_string(),
-                })?;
+                let model = HttpModel::new(cfg).map_err(|e| JudgeRunError::model(&h.url, e))?;
                 Ok(Arc::new(model))
             }
         }

@@ -87,7 +87,7 @@ pub fn run_sl_cai(config: &SlCaiRunConfig, device: &Device) -> Result<SlCaiRepor
     config
         .prompts
         .validate()
-        .map_err(|e| JudgeRunError::config(&format!("prompts.{}", e.field), &e.expected, e.got))?;
+        .map_err(|e| JudgeRunError::Config(e.within("prompts")))?;
     if !(0.0..=1.0).contains(&config.min_distinct_ratio) {
         return Err(JudgeRunError::config(
             "min_distinct_ratio",

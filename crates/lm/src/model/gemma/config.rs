@@ -1,5 +1,6 @@
 //! Hyper-parameters of [`Gemma3`](super::Gemma3).
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{check_kv_heads, check_nonzero, check_positive};
@@ -144,7 +145,9 @@ impl Gemma3Config {
 
     /// Checks that the numbers fit together.
     pub fn validate(&self) -> Result<(), LmError> {
-        let bad = |field: &'static str, reason: String| Err(LmError::Config { field, reason });
+        let bad = |field: &str, expected: String, got: String| {
+            Err(ConfigError::new(field, expected, got).into())
+        };
         check_nonzero(&[
             ("vocab_size", self.vocab_size),
             ("d_model", self.d_model),
@@ -160,7 +163,8 @@ impl Gemma3Config {
         if !self.head_dim.is_multiple_of(2) {
             return bad(
                 "head_dim",
-                format!("RoPE needs an even head_dim, got {}", self.head_dim),
+                "an even number (RoPE rotates pairs)".into(),
+                self.head_dim.to_string(),
             );
         }
         for (field, theta) in [
@@ -168,7 +172,7 @@ impl Gemma3Config {
             ("rope_theta_local", self.rope_theta_local),
         ] {
             if !(theta.is_finite() && theta > 1.0) {
-                return bad(field, format!("must be > 1, got {theta}"));
+                return bad(field, "a finite value > 1".into(), theta.to_string());
             }
         }
         check_positive("norm_eps", self.norm_eps)?;
@@ -176,11 +180,8 @@ impl Gemma3Config {
         if self.layer_kinds.len() != self.n_layers {
             return bad(
                 "layer_kinds",
-                format!(
-                    "needs one entry per layer ({}), got {}",
-                    self.n_layers,
-                    self.layer_kinds.len()
-                ),
+                format!("one entry per layer ({})", self.n_layers),
+                format!("{} entries", self.layer_kinds.len()),
             );
         }
         Ok(())

@@ -1,5 +1,7 @@
 //! Settings of a DPO-family loss, validated into a [`DpoLoss`].
 
+use rlhf_core::ConfigError;
+use rlhf_core::config::check_positive;
 use serde::{Deserialize, Serialize};
 
 use super::{DpoError, DpoLossType};
@@ -88,26 +90,20 @@ impl DpoLossConfig {
 
     /// Validates the settings and builds the loss.
     pub fn init(&self) -> Result<DpoLoss, DpoError> {
-        let bad = |field: &'static str, message: String| Err(DpoError::Config { field, message });
-        if !(self.beta.is_finite() && self.beta > 0.0) {
-            return bad(
-                "beta",
-                format!("must be a finite number > 0, got {}", self.beta),
-            );
-        }
+        let bad = |field: &str, expected: String, got: String| {
+            Err(DpoError::Config(ConfigError::new(field, expected, got)))
+        };
+        check_positive("beta", self.beta)?;
         if self.loss_types.is_empty() {
-            return bad("loss_types", "must name at least one loss, got none".into());
+            return bad("loss_types", "at least one loss".into(), "none".into());
         }
         let weights = match &self.loss_weights {
             None => vec![1.0; self.loss_types.len()],
             Some(w) if w.len() != self.loss_types.len() => {
                 return bad(
                     "loss_weights",
-                    format!(
-                        "must have one weight per loss type ({}), got {}",
-                        self.loss_types.len(),
-                        w.len()
-                    ),
+                    format!("one weight per loss type ({})", self.loss_types.len()),
+                    format!("{} weights", w.len()),
                 );
             }
             Some(w) => {
@@ -118,7 +114,8 @@ impl DpoLossConfig {
                 {
                     return bad(
                         "loss_weights",
-                        format!("must be finite and ≥ 0, got {x} at index {i}"),
+                        "finite weights ≥ 0".into(),
+                        format!("{x} at index {i}"),
                     );
                 }
                 w.clone()
@@ -134,10 +131,10 @@ impl DpoLossConfig {
         if readers.is_empty() && eps != 0.0 {
             return bad(
                 "label_smoothing",
-                format!(
-                    "is {eps}, but none of the selected losses reads it (sigmoid, simpo, \
-                     robust, exo_pair, aot, aot_unpaired do); set it to 0"
-                ),
+                "0, as none of the selected losses reads it (sigmoid, simpo, robust, \
+                 exo_pair, aot, aot_unpaired do)"
+                    .into(),
+                eps.to_string(),
             );
         }
         for t in readers {
@@ -154,22 +151,19 @@ impl DpoLossConfig {
                 };
                 return bad(
                     "label_smoothing",
-                    format!("must lie in {range} for loss `{t}`, got {eps}"),
+                    format!("a value in {range} for loss `{t}`"),
+                    eps.to_string(),
                 );
             }
         }
         if !self.simpo_gamma.is_finite() {
             return bad(
                 "simpo_gamma",
-                format!("must be finite, got {}", self.simpo_gamma),
+                "a finite value".into(),
+                self.simpo_gamma.to_string(),
             );
         }
-        if !(self.discopop_tau.is_finite() && self.discopop_tau > 0.0) {
-            return bad(
-                "discopop_tau",
-                format!("must be a finite number > 0, got {}", self.discopop_tau),
-            );
-        }
+        check_positive("discopop_tau", self.discopop_tau)?;
         Ok(DpoLoss {
             config: self.clone(),
             weights,

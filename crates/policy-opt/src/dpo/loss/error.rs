@@ -1,5 +1,7 @@
 //! The error type of the DPO losses.
 
+use rlhf_core::ConfigError;
+
 /// Errors raised when building ([`DpoLossConfig::init`](super::DpoLossConfig::init)) or
 /// evaluating ([`DpoLoss::forward`](super::DpoLoss::forward)) a DPO-family loss.
 ///
@@ -9,13 +11,8 @@
 #[non_exhaustive]
 pub enum DpoError {
     /// A configuration field is out of its domain.
-    #[error("invalid DPO loss config: `{field}` {message}")]
-    Config {
-        /// The offending field, e.g. `beta`.
-        field: &'static str,
-        /// Why the value is rejected, including the value itself.
-        message: String,
-    },
+    #[error("invalid DPO loss config: {0}")]
+    Config(#[from] ConfigError),
 
     /// A loss that compares against a reference model got no reference log-probs.
     #[error(

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rlhf_core::ConfigError;
 use serde::{Deserialize, Serialize};
 
 use super::DpoError;
@@ -138,12 +139,12 @@ impl FromStr for DpoLossType {
         Self::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| DpoError::Config {
-                field: "loss_types",
-                message: format!(
-                    "has unknown loss type {s:?}; expected one of {}",
-                    Self::ALL.map(Self::name).join(", ")
-                ),
+            .ok_or_else(|| {
+                DpoError::Config(ConfigError::new(
+                    "loss_types",
+                    format_args!("one of {}", Self::ALL.map(Self::name).join(", ")),
+                    format_args!("{s:?}"),
+                ))
             })
     }
 }
