@@ -16,7 +16,6 @@
 //! and `<out>/report.json` (held-out loss, reward accuracy and margins before and after).
 //! Run again with the same `--out` to resume.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -79,38 +78,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         config.reference = ReferenceMode::Frozen;
     }
     let r = policy_opt::dpo::run(&config, &device)?;
-    println!(
-        "{}\ntokenised (train): {}",
-        r.run.read_report, r.run.tokenize_report
-    );
-    println!(
-        "pairs: {} train, {} held out (disjoint prompts)",
-        r.run.train_pairs, r.run.valid_pairs
-    );
-    let line = |m: &BTreeMap<String, f64>| {
-        let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
-        let (loss, acc, margin) = (
-            get("loss"),
-            get("rewards/accuracies"),
-            get("rewards/margins"),
-        );
-        format!("loss {loss:.4}, reward accuracy {acc:.3}, margin {margin:+.4}")
-    };
-    println!("held out before: {}", line(&r.before));
-    println!(
-        "held out after {} steps ({:.0} s): {}",
-        r.run.steps,
-        r.seconds,
-        line(&r.after)
-    );
-
-    if let Some(kl) = &r.held_out_kl {
-        println!(
-            "KL(policy ‖ reference), k3 on {} sampled held-out completions ({} tokens): \
-             {:.4} nats/token, {:.3} nats/completion",
-            config.kl_prompts, kl.tokens, kl.per_token, kl.per_sequence
-        );
-    }
+    println!("{r}");
 
     // A few replies of both models to held-out prompts (the run's split).
     let prompts = PromptDataConfig {

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use policy_opt::dpo::DpoRunConfig;
-use policy_opt::online::{OnlineConfig, OnlineRunConfig, RewardModelSource, RewardSource};
+use policy_opt::online::{OnlineConfig, OnlineRunConfig, RewardSource};
 use reward_model::RewardRunConfig;
 use train::{XySeries, plot_xy};
 
@@ -111,35 +111,20 @@ fn run(args: Args) -> Res<()> {
         acc(&r.before),
         acc(&r.after)
     );
-    let path = r.run.model_dir;
-    online.reward = RewardSource::Model(RewardModelSource {
-        path,
-        ..Default::default()
-    });
+    online.reward = RewardSource::model(r.run.model_dir);
 
     // 2. Online runs from the SFT model, every point (KL, oracle) on held-out prompts.
     let (mut series, mut start) = (Vec::new(), (0.0, f64::NAN));
     for (i, run) in runs.into_iter().enumerate() {
         online.out = args.out.join(format!("run{i}"));
-        let (iterations, eval_every) = (args.iterations, args.eval_every);
-        online.train = OnlineConfig {
-            iterations,
-            eval_every,
-            ..run.config
-        };
+        online.train = run.config;
+        (online.train.iterations, online.train.eval_every) = (args.iterations, args.eval_every);
         let oracle = Some(&mut oracle_reward as &mut dyn rlhf_core::Reward);
         let report = policy_opt::online::run_with_rewards(&online, None, oracle, &device)?;
-        start.1 = report.before.as_ref().map_or(f64::NAN, |b| b.reward_mean);
-        let curve = report
-            .eval_curve
-            .iter()
-            .map(|p| (p.kl.unwrap_or(f64::NAN), p.reward));
-        let points: Vec<_> = std::iter::once(start).chain(curve).collect();
+        let points = report.kl_reward_curve();
+        start = points[0];
         println!("{}: {points:.3?} ({:.0} s)", run.name, report.seconds);
-        series.push(XySeries {
-            name: run.name,
-            points,
-        });
+        series.push(XySeries::new(run.name, points));
     }
 
     // 3. DPO on the same pairs, evaluated after each of four equal parts of its training.
@@ -157,20 +142,12 @@ fn run(args: Args) -> Res<()> {
         points.push((e.summary.kl.unwrap_or(f64::NAN), e.summary.reward_mean));
     }
     println!("DPO β=0.1: {points:.3?}");
-    series.push(XySeries {
-        name: "DPO β=0.1".into(),
-        points,
-    });
+    series.push(XySeries::new("DPO β=0.1", points));
 
     let png = args.out.join("frontier.png");
     let (x, y) = ("KL(π ‖ π_SFT) per completion (nats)", "oracle score");
-    plot_xy(
-        &series,
-        x,
-        y,
-        "Reward–KL frontier against a known oracle",
-        &png,
-    )?;
+    let title = "Reward–KL frontier against a known oracle";
+    plot_xy(&series, x, y, title, &png)?;
     let json = serde_json::to_string_pretty(&series)?;
     std::fs::write(args.out.join("frontier.json"), json)?;
     let secs = t0.elapsed().as_secs_f64();

@@ -30,12 +30,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
-use policy_opt::online::{OnlineRunConfig, RewardModelSource, RewardSource};
+use policy_opt::online::{OnlineRunConfig, RewardSource};
 use policy_opt::sft::SftRunConfig;
 use pref_data::{PairDataConfig, PairFormat};
 use reward_model::RewardRunConfig;
 use reward_model::loss::PairwiseLossKind;
-use rlaif_judge::run::HttpSource;
 use rlaif_judge::{Constitution, SlCaiRunConfig};
 use rlaif_judge::{FeedbackRunConfig, JudgeModelSource, PairSource};
 
@@ -78,25 +77,19 @@ fn run(args: Args) -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = rlhf::locate_hh(args.data.as_deref(), root, "harmless-base-dev.jsonl.gz")?;
     let sft_dir = sft_model::sft_model(&args.sft_dir, &args.out.join("sft"), &data, &device)?;
-    let local = |path: &Path| JudgeModelSource::Local {
-        path: path.to_path_buf(),
-    };
-    let judge = match (&args.judge_url, args.judge_gguf.is_file()) {
-        (Some(url), _) => {
-            let cache_dir = Some(args.out.join("judge-cache"));
-            JudgeModelSource::Http(HttpSource {
-                url: url.clone(),
-                cache_dir,
-                ..Default::default()
-            })
-        }
-        (None, true) => local(&args.judge_gguf),
-        (None, false) => local(&sft_dir),
+    let judge = match &args.judge_url {
+        Some(url) => JudgeModelSource::http(url, Some(args.out.join("judge-cache"))),
+        None if args.judge_gguf.is_file() => JudgeModelSource::local(&args.judge_gguf),
+        None => JudgeModelSource::local(&sft_dir),
     };
 
     // 1. Critique → revision, then the SL-CAI fine-tune on the revisions.
     let mut sl: SlCaiRunConfig = toml::from_str(include_str!("configs/sl_cai.toml"))?;
-    (sl.out, sl.prompts.path, sl.model) = (args.out.join("sl-cai"), data.clone(), local(&sft_dir));
+    (sl.out, sl.prompts.path, sl.model) = (
+        args.out.join("sl-cai"),
+        data.clone(),
+        JudgeModelSource::local(&sft_dir),
+    );
     let cai = rlaif_judge::run_sl_cai(&sl, &device)?;
     println!(
         "critique → revision: {} prompts, {} SFT examples",
@@ -107,16 +100,8 @@ fn run(args: Args) -> Res<()> {
     let sl_model = policy_opt::sft::run(&tune, &device)?.model_dir;
 
     // 2. AI feedback on the SL-CAI model's pairs; the judge against held-out human labels.
-    let human = PairDataConfig {
-        path: args.out.join("human_pairs.jsonl"),
-        format: PairFormat::Pairwise,
-        ..Default::default()
-    };
-    let hh = PairDataConfig {
-        path: data.clone(),
-        format: PairFormat::Hh,
-        ..Default::default()
-    };
+    let human = PairDataConfig::new(args.out.join("human_pairs.jsonl"), PairFormat::Pairwise);
+    let hh = PairDataConfig::new(&data, PairFormat::Hh);
     let held_out = pref_data::split_pair_file(&hh, 0)?.0.valid;
     pref_data::write_pairs(&human.path, held_out.iter().take(32))?;
     let mut fb: FeedbackRunConfig = toml::from_str(include_str!("configs/rlaif.toml"))?;
@@ -129,7 +114,7 @@ fn run(args: Args) -> Res<()> {
         policy, prompts, ..
     } = &mut fb.source
     {
-        (*policy, prompts.path) = (local(&sl_model), data.clone());
+        (*policy, prompts.path) = (JudgeModelSource::local(&sl_model), data.clone());
     }
     let feedback = rlaif_judge::run_feedback(&fb, &device)?;
     println!(
@@ -161,20 +146,16 @@ fn run(args: Args) -> Res<()> {
         Some(r.run.model_dir.clone()),
     );
     (ppo.prompts.path, ppo.eval_prompts, ppo.train.iterations) = (data, 32, args.iterations);
-    ppo.reward = RewardSource::Model(RewardModelSource {
-        path: r.run.model_dir,
-        ..Default::default()
-    });
+    ppo.reward = RewardSource::model(&r.run.model_dir);
     let report = policy_opt::online::run(&ppo, &device)?;
     println!("\n{report}");
 
     // 5. The judge on the same held-out prompts: rating (d-RLAIF) and PPO's win rate.
     let eval = |policy: &Path| policy_opt::online::evaluate_run(&ppo, policy, &device);
-    let (old, new) = (eval(&sl_model)?, eval(&report.model_dir)?);
-    let samples = |e: &policy_opt::online::PolicyEval| {
-        e.samples.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()
-    };
-    let (old, new) = (samples(&old), samples(&new));
+    let (old, new) = (
+        eval(&sl_model)?.samples_only(),
+        eval(&report.model_dir)?.samples_only(),
+    );
     let judged = rlaif_judge::compare_policies(
         judge.build(&device)?,
         Constitution::harmlessness(),

@@ -74,6 +74,15 @@ impl Default for PairDataConfig {
 }
 
 impl PairDataConfig {
+    /// The file `path` in `format`, every other setting at its default.
+    pub fn new(path: impl Into<PathBuf>, format: PairFormat) -> Self {
+        Self {
+            path: path.into(),
+            format,
+            ..Self::default()
+        }
+    }
+
     /// Checks the settings, and that `path` is a file (cheap checks, before any loading).
     /// The error's field is relative to the `[data]` table (prefix it with
     /// [`ConfigError::within`]).

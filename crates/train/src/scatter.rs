@@ -18,6 +18,16 @@ pub struct XySeries {
     pub points: Vec<(f64, f64)>,
 }
 
+impl XySeries {
+    /// The series `name` through `points`.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Self {
+            name: name.into(),
+            points,
+        }
+    }
+}
+
 /// Draws `series` into one panel of `out_png` (1000 × 700 pixels) titled `title`, with axis
 /// labels `x_label` and `y_label` and a legend; parent folders are created. Errors (as
 /// [`TrainError::Plot`], naming the file): no series, no finite point, or drawing fails.

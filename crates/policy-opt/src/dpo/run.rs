@@ -44,6 +44,50 @@ pub struct DpoReport {
     pub seconds: f64,
 }
 
+impl std::fmt::Display for DpoReport {
+    /// The data, the held-out loss, reward accuracy and margin before and after, and the
+    /// held-out sampled KL, one fact per line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.run;
+        writeln!(
+            f,
+            "{}\ntokenised (train): {}",
+            r.read_report, r.tokenize_report
+        )?;
+        writeln!(
+            f,
+            "pairs: {} train, {} held out (disjoint prompts)",
+            r.train_pairs, r.valid_pairs
+        )?;
+        let line = |m: &BTreeMap<String, f64>| {
+            let get = |k: &str| m.get(k).copied().unwrap_or(f64::NAN);
+            format!(
+                "loss {:.4}, reward accuracy {:.3}, margin {:+.4}",
+                get("loss"),
+                get("rewards/accuracies"),
+                get("rewards/margins")
+            )
+        };
+        writeln!(f, "held out before: {}", line(&self.before))?;
+        write!(
+            f,
+            "held out after {} steps ({:.0} s): {}",
+            r.steps,
+            self.seconds,
+            line(&self.after)
+        )?;
+        if let Some(kl) = &self.held_out_kl {
+            write!(
+                f,
+                "\nKL(policy ‖ reference), k3 on sampled held-out completions ({} tokens): \
+                 {:.4} nats/token, {:.3} nats/completion",
+                kl.tokens, kl.per_token, kl.per_sequence
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs DPO as `config` says on `device` (the plain device; training uses its autodiff
 /// form): validates the config, loads the model bundle (`config.model`) as policy and
 /// reference, runs the data pipeline, scores the held-out pairs, trains

@@ -37,6 +37,13 @@ pub struct PolicyEval {
     pub samples: Vec<(Sample, f32)>,
 }
 
+impl PolicyEval {
+    /// The samples without their rewards.
+    pub fn samples_only(&self) -> Vec<Sample> {
+        self.samples.iter().map(|(s, _)| s.clone()).collect()
+    }
+}
+
 /// Samples `rollout.samples_per_prompt` completions per prompt from `policy` (a `valid()`
 /// copy) with the rollout's sampling settings and seed `seed`, and reports their reward and,
 /// with a `reference`, their KL to it — both under the tempered distributions the online

@@ -39,6 +39,17 @@ impl Default for RewardModelSource {
     }
 }
 
+impl RewardSource {
+    /// The reward model saved in `path`, with the default settings (normalised, 16 rows
+    /// per pass).
+    pub fn model(path: impl Into<PathBuf>) -> Self {
+        Self::Model(RewardModelSource {
+            path: path.into(),
+            ..RewardModelSource::default()
+        })
+    }
+}
+
 /// Graders in OpenAI's grader format (TOML or JSON; see [`rlaif_judge::grader`]), as
 /// reinforcement fine-tuning uses them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

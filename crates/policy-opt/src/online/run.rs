@@ -84,6 +84,23 @@ pub struct OnlineReport {
     pub seconds: f64,
 }
 
+impl OnlineReport {
+    /// The held-out (KL, reward) points of the run: before training (KL 0), then every
+    /// point of [`eval_curve`](Self::eval_curve) (a missing KL reads NaN) — one curve of a
+    /// reward–KL frontier.
+    pub fn kl_reward_curve(&self) -> Vec<(f64, f64)> {
+        let start = (
+            0.0,
+            self.before.as_ref().map_or(f64::NAN, |b| b.reward_mean),
+        );
+        let curve = self
+            .eval_curve
+            .iter()
+            .map(|p| (p.kl.unwrap_or(f64::NAN), p.reward));
+        std::iter::once(start).chain(curve).collect()
+    }
+}
+
 impl std::fmt::Display for OnlineReport {
     /// The held-out figures before and after training, side by side, and the samples.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -68,6 +68,21 @@ impl Default for JudgeModelSource {
 }
 
 impl JudgeModelSource {
+    /// A local model folder or GGUF file.
+    pub fn local(path: impl Into<std::path::PathBuf>) -> Self {
+        Self::Local { path: path.into() }
+    }
+
+    /// An OpenAI-compatible server at `url` (default settings otherwise), its replies cached
+    /// in `cache_dir` when given.
+    pub fn http(url: impl Into<String>, cache_dir: Option<std::path::PathBuf>) -> Self {
+        Self::Http(HttpSource {
+            url: url.into(),
+            cache_dir,
+            ..HttpSource::default()
+        })
+    }
+
     /// Checks the settings (paths exist, URL set) without loading anything.
     pub fn validate(&self, field: &str) -> Result<(), JudgeRunError> {
         match self {
