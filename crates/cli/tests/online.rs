@@ -61,11 +61,21 @@ fn ppo_with_a_critic_from_the_reward_model_trains_resumes_and_evaluates() {
     assert_eq!(report.algorithm, "ppo");
     assert_eq!(report.eval_prompts, 3);
     assert!(report.train_prompts >= 10, "{report:?}");
-    let (before, after) = (report.before.unwrap(), report.after.unwrap());
+    let (before, after) = (
+        report.before.clone().unwrap(),
+        report.after.clone().unwrap(),
+    );
     assert_eq!(before.kl, Some(0.0), "the reference is the starting policy");
     assert!(after.kl.unwrap().is_finite() && after.reward_mean.is_finite());
     assert_eq!(report.final_beta, Some(0.05));
     assert_eq!(report.samples.len(), 3);
+    let curve = report.kl_reward_curve();
+    assert_eq!(curve.len(), report.eval_curve.len() + 1);
+    assert_eq!(
+        curve[0],
+        (0.0, before.reward_mean),
+        "starts before training"
+    );
     for f in ["metrics.jsonl", "curves.png", "report.json"] {
         assert!(out.join(f).is_file(), "{f}");
     }
@@ -79,6 +89,7 @@ fn ppo_with_a_critic_from_the_reward_model_trains_resumes_and_evaluates() {
     // The saved policy evaluated as eval-policy does: the same figures as the run's "after".
     let eval =
         policy_opt::online::evaluate_run(&more.config.0, &out.join("model"), &device()).unwrap();
+    assert_eq!(eval.samples_only().len(), eval.samples.len());
     let after = report.after.unwrap();
     approx::assert_relative_eq!(eval.summary.reward_mean, after.reward_mean, epsilon = 1e-4);
     approx::assert_relative_eq!(eval.summary.kl.unwrap(), after.kl.unwrap(), epsilon = 1e-3);

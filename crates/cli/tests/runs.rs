@@ -157,6 +157,11 @@ fn dpo_from_toml_runs_with_cached_and_frozen_references() {
         );
         // Before training the policy is the reference: every implicit reward is 0.
         assert!(report.before["rewards/margins"].abs() < 1e-3, "{report:?}");
+        let shown = report.to_string();
+        assert!(
+            shown.contains("held out after 2 steps") && shown.contains("reward accuracy"),
+            "{shown}"
+        );
         assert_eq!(
             out.join("ref_logps_train.json").is_file(),
             reference == "cached"
