@@ -105,11 +105,8 @@ fn run(args: Args) -> Res<()> {
     let held_out = pref_data::split_pair_file(&hh, 0)?.0.valid;
     pref_data::write_pairs(&human.path, held_out.iter().take(32))?;
     let mut fb: FeedbackRunConfig = toml::from_str(include_str!("configs/rlaif.toml"))?;
-    (fb.out, fb.judge, fb.human_pairs) = (
-        args.out.join("feedback"),
-        judge.clone(),
-        Some(human.clone()),
-    );
+    (fb.out, fb.judge) = (args.out.join("feedback"), judge.clone());
+    fb.human_pairs = Some(human.clone());
     if let PairSource::Sample {
         policy, prompts, ..
     } = &mut fb.source
@@ -140,11 +137,8 @@ fn run(args: Args) -> Res<()> {
 
     // 4. PPO from the SL-CAI model against the reward model.
     let mut ppo: OnlineRunConfig = toml::from_str(include_str!("configs/ppo.toml"))?;
-    (ppo.out, ppo.model, ppo.critic) = (
-        args.out.join("ppo"),
-        sl_model.clone(),
-        Some(r.run.model_dir.clone()),
-    );
+    (ppo.out, ppo.model) = (args.out.join("ppo"), sl_model.clone());
+    ppo.critic = Some(r.run.model_dir.clone());
     (ppo.prompts.path, ppo.eval_prompts, ppo.train.iterations) = (data, 32, args.iterations);
     ppo.reward = RewardSource::model(&r.run.model_dir);
     let report = policy_opt::online::run(&ppo, &device)?;
@@ -152,17 +146,10 @@ fn run(args: Args) -> Res<()> {
 
     // 5. The judge on the same held-out prompts: rating (d-RLAIF) and PPO's win rate.
     let eval = |policy: &Path| policy_opt::online::evaluate_run(&ppo, policy, &device);
-    let (old, new) = (
-        eval(&sl_model)?.samples_only(),
-        eval(&report.model_dir)?.samples_only(),
-    );
-    let judged = rlaif_judge::compare_policies(
-        judge.build(&device)?,
-        Constitution::harmlessness(),
-        &new,
-        &old,
-        16,
-    )?;
+    let old = eval(&sl_model)?.samples_only();
+    let new = eval(&report.model_dir)?.samples_only();
+    let (model, rules) = (judge.build(&device)?, Constitution::harmlessness());
+    let judged = rlaif_judge::compare_policies(model, rules, &new, &old, 16)?;
     println!("new = PPO, old = SL-CAI\n{judged}");
     println!("total {:.0} s", t0.elapsed().as_secs_f64());
     Ok(())
