@@ -233,6 +233,19 @@ impl Weights<'_> {
         Ok(Param::from_tensor(self.tensor(name, &[])?))
     }
 
+    /// An error naming the file and `name` unless the tensor `name` has shape `want`.
+    fn expect_shape(&self, name: &str, want: &[usize]) -> Result<(), LmError> {
+        let got = self.shape(name)?;
+        if got == want {
+            return Ok(());
+        }
+        let (path, _) = self.view(name)?;
+        Err(LmError::checkpoint(
+            path,
+            format!("tensor `{name}`: expected shape {want:?}, got {got:?}"),
+        ))
+    }
+
     /// Replaces `param` by the tensor `name`, which must have `param`'s shape (PyTorch's
     /// `[out, in]` of it when `transpose`).
     pub(crate) fn set2(
@@ -243,14 +256,7 @@ impl Weights<'_> {
     ) -> Result<(), LmError> {
         let [a, b] = param.dims();
         let want = if transpose { [b, a] } else { [a, b] };
-        let got = self.shape(name)?;
-        if got != want {
-            let (path, _) = self.view(name)?;
-            return Err(LmError::checkpoint(
-                path,
-                format!("tensor `{name}`: expected shape {want:?}, got {got:?}"),
-            ));
-        }
+        self.expect_shape(name, &want)?;
         *param = self.param2(name, transpose)?;
         Ok(())
     }
@@ -264,14 +270,7 @@ impl Weights<'_> {
     ) -> Result<(), LmError> {
         let d = table.weight.dims()[1];
         let want = [table.vocab_size(), d];
-        let got = self.shape(name)?;
-        if got != want {
-            let (path, _) = self.view(name)?;
-            return Err(LmError::checkpoint(
-                path,
-                format!("tensor `{name}`: expected shape {want:?}, got {got:?}"),
-            ));
-        }
+        self.expect_shape(name, &want)?;
         *table = VocabEmbedding::from_data(self.matrix_data(name, false)?, self.device)?;
         Ok(())
     }
