@@ -276,4 +276,7 @@ fn the_shipped_configs_parse() {
     assert_eq!(online.eval_prompts, 32);
     let _: RewardRunConfig = table["reward_model"].clone().try_into().unwrap();
     let _: DpoRunConfig = table["dpo"].clone().try_into().unwrap();
+    let oracle: rlaif_judge::GraderConfig = table["oracle"].clone().try_into().unwrap();
+    let oracle = oracle.build(&Default::default(), "frontier.toml").unwrap();
+    assert_eq!(oracle.kind(), "lexicon");
 }
