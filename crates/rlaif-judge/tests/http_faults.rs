@@ -79,10 +79,12 @@ fn serve(handler: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static) -> Ser
                 let (seen, handler) = (seen.clone(), handler.clone());
                 let (in_flight, in_flight_max) = (in_flight.clone(), in_flight_max.clone());
                 std::thread::spawn(move || {
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    in_flight_max.fetch_max(now, Ordering::SeqCst);
-                    handle(stream, &seen, handler.as_ref());
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    handle(
+                        stream,
+                        &seen,
+                        handler.as_ref(),
+                        (&in_flight, &in_flight_max),
+                    );
                 });
             }
         });
@@ -94,7 +96,15 @@ fn serve(handler: impl Fn(usize, &Seen) -> Reply + Send + Sync + 'static) -> Ser
     }
 }
 
-fn handle(mut stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
+/// Serves one request. A request counts as in flight from when it has been read whole to
+/// just before its reply is written (the client is waiting all that time; counting until
+/// the thread ends would also count replies the client already has, a race under load).
+fn handle(
+    mut stream: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    handler: &Handler,
+    (in_flight, in_flight_max): (&AtomicUsize, &AtomicUsize),
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -119,6 +129,8 @@ fn handle(mut stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).unwrap();
+    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    in_flight_max.fetch_max(now, Ordering::SeqCst);
     let request = Seen {
         path,
         headers,
@@ -131,6 +143,7 @@ fn handle(mut stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
     };
     let reply = handler(index, &request);
     std::thread::sleep(reply.delay);
+    in_flight.fetch_sub(1, Ordering::SeqCst);
     let _ = stream.write_all(reply.raw.as_bytes());
     let _ = stream.flush();
 }
