@@ -114,8 +114,7 @@ mod tests {
     }
 
     /// Deterministic values (no shared random generator between the two runs).
-    fn wave(n: usize, phase: f32, dev: &Device) -> Vec<f32> {
-        let _ = dev;
+    fn wave(n: usize, phase: f32) -> Vec<f32> {
         (0..n)
             .map(|i| ((i as f32 + 1.0) * 0.7 + phase).sin())
             .collect()
@@ -127,11 +126,11 @@ mod tests {
             Tensor::<2>::from_data(burn::tensor::TensorData::new(v, [r, c]), &dev)
         };
         let mut toy = Toy {
-            w: Param::from_tensor(mat(wave(15, 0.0, &dev), 5, 3)),
+            w: Param::from_tensor(mat(wave(15, 0.0), 5, 3)),
             b: Param::from_tensor(Tensor::zeros([3], &dev)),
         };
         for k in 0..steps {
-            let x = mat(wave(20, k as f32, &dev), 4, 5).mul_scalar(1.0 + k as f64);
+            let x = mat(wave(20, k as f32), 4, 5).mul_scalar(1.0 + k as f64);
             let y = x.matmul(toy.w.val()) + toy.b.val().unsqueeze::<2>();
             let loss = (y.clone() * y).sum();
             let grads = GradientsParams::from_grads(loss.backward(), &toy);
