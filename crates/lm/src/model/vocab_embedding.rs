@@ -61,17 +61,8 @@ impl VocabEmbedding {
     /// The table `data: [vocab, d]` (host memory, any float type) on `device`, split by
     /// [`block_rows`](Self::block_rows); no block larger than that is ever allocated there.
     pub fn from_data(data: TensorData, device: &Device) -> Result<Self, LmError> {
-        let rows = match data.shape().as_slice() {
-            [v, d] => Self::block_rows(*v, *d, device),
-            other => {
-                return Err(LmError::Input {
-                    what: "embedding table",
-                    expected: "a [vocab, d] matrix".into(),
-                    got: format!("shape {other:?}"),
-                });
-            }
-        };
-        Self::from_data_in_blocks(data, rows, device)
+        let [v, d] = table_dims(&data)?;
+        Self::from_data_in_blocks(data, Self::block_rows(v, d, device), device)
     }
 
     /// [`from_data`](Self::from_data) with an explicit number of rows per block (at least 1).
@@ -80,16 +71,7 @@ impl VocabEmbedding {
         rows_per_block: usize,
         device: &Device,
     ) -> Result<Self, LmError> {
-        let [v, d] = match data.shape().as_slice() {
-            [v, d] => [*v, *d],
-            other => {
-                return Err(LmError::Input {
-                    what: "embedding table",
-                    expected: "a [vocab, d] matrix".into(),
-                    got: format!("shape {other:?}"),
-                });
-            }
-        };
+        let [v, d] = table_dims(&data)?;
         let values: Vec<f32> = data.try_into_vec_as::<f32>().map_err(|e| LmError::Input {
             what: "embedding table",
             expected: "float values".into(),
@@ -204,6 +186,18 @@ impl VocabEmbedding {
             weight: self.weight.map(&mut f),
             row_blocks: self.row_blocks.into_iter().map(|p| p.map(&mut f)).collect(),
         }
+    }
+}
+
+/// `[vocab, d]` of a table, or an error naming the shape.
+fn table_dims(data: &TensorData) -> Result<[usize; 2], LmError> {
+    match data.shape().as_slice() {
+        [v, d] => Ok([*v, *d]),
+        other => Err(LmError::Input {
+            what: "embedding table",
+            expected: "a [vocab, d] matrix".into(),
+            got: format!("shape {other:?}"),
+        }),
     }
 }
 
