@@ -119,6 +119,8 @@ struct Args {
 }
 
 fn main() {
+    // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
+    rlhf_core::allocator::tune_for_training();
     let args = Args::parse();
     let out = match args.mode.as_str() {
         _ if args.gemma.is_some() => run_gemma(&args).map(|v| with_gemma_peer(&args, v)),
@@ -192,6 +194,7 @@ fn run_all() -> Result<serde_json::Value, String> {
     let first = modes["cached"].clone();
     Ok(serde_json::json!({
         "bench": "dpo",
+        "malloc_tuning": format!("{:?}", rlhf_core::allocator::tune_for_training()),
         "device": first["device"],
         "params": first["params"],
         "config": first["config"],
@@ -389,6 +392,7 @@ fn run_mode(args: &Args) -> Result<serde_json::Value, String> {
     let per_token = 3.0 * fwd + if frozen { fwd } else { 0.0 };
     Ok(serde_json::json!({
         "bench": "dpo",
+        "malloc_tuning": format!("{:?}", rlhf_core::allocator::tune_for_training()),
         "device": format!("{device:?}"),
         "params": n_params,
         "config": {"layers": args.layers, "d_model": args.d_model, "heads": args.heads,
@@ -550,6 +554,7 @@ fn run_gemma(args: &Args) -> Result<serde_json::Value, String> {
     };
     Ok(serde_json::json!({
         "bench": if sft { "sft-gemma3" } else { "dpo-gemma3" },
+        "malloc_tuning": format!("{:?}", rlhf_core::allocator::tune_for_training()),
         "method": args.method,
         "synthetic": args.synthetic,
         "peak_rss_process_mib": peak_process,

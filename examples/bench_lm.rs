@@ -88,6 +88,8 @@ struct Args {
 }
 
 fn main() {
+    // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
+    rlhf_core::allocator::tune_for_training();
     let args = Args::parse();
     let device = select_device().unwrap_or_else(|e| panic!("{e}"));
     let batches: Vec<usize> = match &args.gen_batches {
@@ -97,7 +99,11 @@ fn main() {
             .collect(),
         None => vec![args.gen_prompts],
     };
-    let mut out = serde_json::json!({"bench": "lm", "device": format!("{device:?}")});
+    let mut out = serde_json::json!({
+        "bench": "lm",
+        "device": format!("{device:?}"),
+        "malloc_tuning": format!("{:?}", rlhf_core::allocator::tune_for_training()),
+    });
     let gen_results = if let Some(path) = &args.gemma {
         let model = lm::checkpoint::load_gemma3_gguf(path, &device)
             .unwrap_or_else(|e| panic!("{e}"))

@@ -144,6 +144,8 @@ fn run_child(args: &Args, mode: &str) {
 }
 
 fn main() {
+    // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
+    rlhf_core::allocator::tune_for_training();
     let args = Args::parse();
     if let Some(mode) = &args.child {
         run_child(&args, mode);

@@ -46,6 +46,8 @@ const VOCAB: usize = 8192;
 const PROMPT: usize = 64;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
+    rlhf_core::allocator::tune_for_training();
     let args = Args::parse();
     let device = lm::select_device()?;
     // The peer's word-level vocabulary w0 … w8191 (w0 pad, w1 unk, w2 eos, w3 bos).

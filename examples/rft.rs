@@ -50,6 +50,8 @@ struct Args {
 }
 
 fn main() {
+    // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
+    rlhf_core::allocator::tune_for_training();
     if let Err(e) = run(Args::parse()) {
         eprintln!("error: {e}");
         std::process::exit(1);

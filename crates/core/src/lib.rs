@@ -10,6 +10,8 @@
 //!   its input [`Sample`]/[`RewardInput`] and output [`Scores`].
 //! - [`config`]: [`ConfigError`], the one shape of a configuration error (field, expected,
 //!   got) every crate's `Config` variant wraps, with the checks configurations repeat.
+//! - [`allocator`]: glibc `malloc` settings a training binary sets at start
+//!   ([`allocator::tune_for_training`]: keep the heap between steps instead of trimming it).
 //! - [`fs`]: atomic file writes ([`write_atomic`], [`AtomicFile`]), the one helper every
 //!   writer of checkpoints, caches, reports and datasets uses.
 //!
@@ -32,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod batch_source;
 pub mod config;
 pub mod fs;
