@@ -55,12 +55,15 @@ pub mod fused_head;
 pub mod generate;
 mod generate_text;
 pub mod gguf_tokenizer;
+pub mod glu_op;
 pub mod head;
 pub mod kv_cache;
 pub mod logprobs;
 pub mod lora;
 pub mod mask;
 pub mod model;
+#[cfg(feature = "flex")]
+mod simd;
 pub mod tokenizer;
 
 pub use causal_lm::CausalLm;

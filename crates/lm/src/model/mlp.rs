@@ -2,10 +2,11 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::activation::{gelu_approximate, silu};
+use burn::tensor::activation::gelu_approximate;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::{MlpKind, TransformerConfig};
+use crate::glu_op::gated_activation;
 use crate::lora::{LoraAdapter, linear_with_lora};
 
 /// The activation applied to the gate projection of a gated feed-forward block.
@@ -76,11 +77,8 @@ impl Mlp {
         let h = match &self.gate {
             Some(gate) => {
                 let g = linear_with_lora(gate, self.gate_lora.as_ref(), x.clone());
-                let g = match self.gate_act {
-                    GateActivation::Silu => silu(g),
-                    GateActivation::GeluTanh => gelu_approximate(g),
-                };
-                g * linear_with_lora(&self.up, self.up_lora.as_ref(), x)
+                let u = linear_with_lora(&self.up, self.up_lora.as_ref(), x);
+                gated_activation(g, u, self.gate_act)
             }
             None => gelu_approximate(linear_with_lora(&self.up, self.up_lora.as_ref(), x)),
         };
