@@ -88,9 +88,13 @@ mod tests {
         let first = tune_for_training();
         let second = tune_for_training();
         assert_eq!(first, second);
-        let env_set = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
-            .iter()
-            .any(|k| std::env::var_os(k).is_some())
+        let env_set = [
+            "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TRIM_THRESHOLD_",
+            "GLIBC_TUNABLES",
+        ]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some())
             || std::env::var(TUNING_ENV).is_ok_and(|v| v.trim() == "0");
         if env_set {
             assert_eq!(first, MallocTuning::LeftToEnvironment);

@@ -62,6 +62,7 @@ pub mod logprobs;
 pub mod lora;
 pub mod mask;
 pub mod model;
+pub mod rms_norm_op;
 #[cfg(feature = "flex")]
 mod simd;
 pub mod tokenizer;

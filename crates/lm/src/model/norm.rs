@@ -56,18 +56,10 @@ impl Norm {
 
     /// Applies the norm to `[.., d_model]`.
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        let gamma = self.gamma.val().unsqueeze::<D>();
         match &self.beta {
-            None => {
-                let rms = (x.clone().square().mean_dim(D - 1) + self.eps).sqrt();
-                let gamma = if self.gamma_offset == 0.0 {
-                    gamma
-                } else {
-                    gamma + self.gamma_offset
-                };
-                x / rms * gamma
-            }
+            None => crate::rms_norm_op::rms_norm(x, self.gamma.val(), self.eps, self.gamma_offset),
             Some(beta) => {
+                let gamma = self.gamma.val().unsqueeze::<D>();
                 let (var, mean) = x.clone().var_mean_bias(D - 1);
                 (x - mean) / (var + self.eps).sqrt() * gamma + beta.val().unsqueeze::<D>()
             }
