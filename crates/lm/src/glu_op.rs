@@ -108,32 +108,31 @@ mod kernels {
     /// `(a(g), a'(g))`, or only `a(g)` (second value unspecified) when `!D`.
     #[inline(always)]
     fn act<const F: bool, const D: bool>(g: f32, gelu: bool) -> (f32, f32) {
-        if gelu {
-            let g2 = g * g;
-            let z = C * madd::<F>(K * g2, g, g);
-            // tanh z = 1 − 2 / (e^{2z} + 1), exact at both ends thanks to exp's clamping.
-            let t = 1.0 - 2.0 / (exp_f::<F>(2.0 * z) + 1.0);
-            let a = 0.5 * g * (1.0 + t);
-            let d = if D {
-                madd::<F>(
-                    0.5 * g * (1.0 - t * t) * C,
-                    madd::<F>(3.0 * K, g2, 1.0),
-                    0.5 * (1.0 + t),
-                )
-            } else {
-                0.0
-            };
-            (a, d)
+        // Both in terms of σ(y) = 1/(1 + e⁻ʸ) and σ(−y) = e⁻ʸ·σ(y) from one `exp`, which stay
+        // accurate in both tails (`1 + tanh z` computed as `1 − 2/(e²ᶻ + 1)` would lose
+        // every digit where tanh z → −1):
+        //   GELU-tanh: 1 + t = 2σ(2z), 1 − t² = 4σ(2z)σ(−2z), so a = g·σ(2z) and
+        //              a' = σ(2z) + 2g·σ(2z)σ(−2z)·√(2/π)·(1 + 3·0.044715·g²);
+        //   SiLU:      a = g·σ(g), a' = σ(g)·(1 + g·σ(−g)).
+        let y = if gelu {
+            C * madd::<F>(K * g * g, g, g) * 2.0
         } else {
-            let s = 1.0 / (1.0 + exp_f::<F>(-g));
-            let a = g * s;
-            let d = if D {
-                s * madd::<F>(g, 1.0 - s, 1.0)
-            } else {
-                0.0
-            };
-            (a, d)
+            g
+        };
+        let e = exp_f::<F>(-y);
+        let s = 1.0 / (1.0 + e);
+        let a = g * s;
+        if !D {
+            return (a, 0.0);
         }
+        let sm = e * s;
+        let d = if gelu {
+            let slope = C * madd::<F>(3.0 * K * g, g, 1.0);
+            madd::<F>(2.0 * g * s * sm, slope, s)
+        } else {
+            s * madd::<F>(g, sm, 1.0)
+        };
+        (a, d)
     }
 
     #[inline(always)]
@@ -143,19 +142,14 @@ mod kernels {
         }
     }
 
+    /// In place: `dh ← ∂L/∂g`, `u ← ∂L/∂u`.
     #[inline(always)]
-    fn backward_impl<const F: bool>(
-        g: &[f32],
-        u: &[f32],
-        dh: &[f32],
-        dg: &mut [f32],
-        du: &mut [f32],
-        gelu: bool,
-    ) {
-        for i in 0..dg.len() {
+    fn backward_impl<const F: bool>(g: &[f32], u: &mut [f32], dh: &mut [f32], gelu: bool) {
+        for i in 0..dh.len() {
             let (a, d) = act::<F, true>(g[i], gelu);
-            dg[i] = dh[i] * u[i] * d;
-            du[i] = dh[i] * a;
+            let up = dh[i];
+            dh[i] = up * u[i] * d;
+            u[i] = up * a;
         }
     }
 
@@ -164,8 +158,8 @@ mod kernels {
         forward, forward_impl, (g: &[f32], u: &[f32], h: &mut [f32], gelu: bool) -> ()
     );
     dispatched!(
-        /// `(dg, du)` over one chunk.
-        backward, backward_impl, (g: &[f32], u: &[f32], dh: &[f32], dg: &mut [f32], du: &mut [f32], gelu: bool) -> ()
+        /// In place `(dh, u) ← (∂L/∂g, ∂L/∂u)` over one chunk.
+        backward, backward_impl, (g: &[f32], u: &mut [f32], dh: &mut [f32], gelu: bool) -> ()
     );
 
     /// Whether `act` is GELU-tanh (the kernels' flag).
@@ -188,6 +182,17 @@ mod flex {
 
     /// Elements per parallel chunk.
     const CHUNK: usize = 1 << 14;
+
+    /// A contiguous tensor with the same values whose buffer this call may write.
+    fn owned(t: FlexTensor) -> FlexTensor {
+        let t = contiguous(t);
+        if t.is_unique() {
+            return t;
+        }
+        let shape = t.layout().shape().to_vec();
+        let v = t.as_slice::<f32>().expect("contiguous").to_vec();
+        FlexTensor::from_data(TensorData::new(v, shape))
+    }
 
     fn contiguous(t: FlexTensor) -> FlexTensor {
         assert_eq!(t.dtype(), DType::F32, "gated activation: f32 only");
@@ -223,25 +228,22 @@ mod flex {
             grad: FloatTensor<Self>,
             act: GateActivation,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-            let (g, u, grad) = (contiguous(g), contiguous(u), contiguous(grad));
-            let shape = g.layout().shape().to_vec();
+            // The backward owns `u` (the saved state) and `grad`: both gradients are written
+            // over them, so the backward allocates nothing when they are not shared.
+            let g = contiguous(g);
+            let (mut dg, mut du) = (owned(grad), owned(u));
             let gs = g.as_slice::<f32>().expect("contiguous");
-            let us = u.as_slice::<f32>().expect("contiguous");
-            let dh = grad.as_slice::<f32>().expect("contiguous");
             let gelu = is_gelu(act);
-            let mut dg = vec![0.0f32; gs.len()];
-            let mut du = vec![0.0f32; gs.len()];
-            dg.par_chunks_mut(CHUNK)
-                .zip(du.par_chunks_mut(CHUNK))
+            let dgs = dg.try_storage_mut::<f32>().expect("owned");
+            let dus = du.try_storage_mut::<f32>().expect("owned");
+            dgs.par_chunks_mut(CHUNK)
+                .zip(dus.par_chunks_mut(CHUNK))
                 .enumerate()
                 .for_each(|(c, (dg, du))| {
                     let r = c * CHUNK..c * CHUNK + dg.len();
-                    backward(&gs[r.clone()], &us[r.clone()], &dh[r], dg, du, gelu);
+                    backward(&gs[r], du, dg, gelu);
                 });
-            (
-                FlexTensor::from_data(TensorData::new(dg, shape.clone())),
-                FlexTensor::from_data(TensorData::new(du, shape)),
-            )
+            (dg, du)
         }
     }
 }
@@ -345,7 +347,10 @@ mod tests {
     fn equals_the_composed_expression_in_values_and_gradients() {
         let dev = crate::select_device().unwrap().autodiff();
         let shape = [3, 70, 97];
-        let g = Tensor::<3>::random(shape, Distribution::Uniform(-12.0, 12.0), &dev);
+        // A dense grid over [−12, 12]: both tails, where a careless tanh loses its digits.
+        let n: usize = shape.iter().product();
+        let grid: Vec<f32> = (0..n).map(|i| -12.0 + 24.0 * i as f32 / n as f32).collect();
+        let g = Tensor::<3>::from_data(burn::tensor::TensorData::new(grid, shape), &dev);
         let u = Tensor::<3>::random(shape, Distribution::Normal(0.0, 1.0), &dev);
         let w = Tensor::<3>::random(shape, Distribution::Normal(0.0, 1.0), &dev);
         for act in [GateActivation::Silu, GateActivation::GeluTanh] {

@@ -146,22 +146,18 @@ mod kernels {
         }
     }
 
-    /// Rows of `∂L/∂x` into `dx`; `∂L/∂γ` of these rows added into `dgamma` (when not empty).
+    /// Rows of `∂L/∂y` replaced by `∂L/∂x`; `∂L/∂γ` of these rows added into `dgamma` (when
+    /// not empty).
     #[inline(always)]
     fn backward_impl<const F: bool>(
         x: &[f32],
         w: &[f32],
-        dy: &[f32],
-        dx: &mut [f32],
+        dy: &mut [f32],
         dgamma: &mut [f32],
         eps: f32,
     ) {
         let d = w.len();
-        let rows = x
-            .chunks_exact(d)
-            .zip(dy.chunks_exact(d))
-            .zip(dx.chunks_exact_mut(d));
-        for ((x, dy), dx) in rows {
+        for (x, dy) in x.chunks_exact(d).zip(dy.chunks_exact_mut(d)) {
             let r = rstd::<F>(x, eps);
             // mean(dy ⊙ w ⊙ x̂) = r · Σ dy·w·x / d
             let mut acc = [0.0f32; LANES];
@@ -177,14 +173,14 @@ mod kernels {
                 s += dy[j] * w[j] * x[j];
             }
             let c = s * r * r / d as f32;
-            for j in 0..d {
-                // r·(dy·w − x·r·c') with c' = mean(dy·w·x̂) = r·s/d
-                dx[j] = r * (dy[j] * w[j] - x[j] * c);
-            }
             if !dgamma.is_empty() {
                 for j in 0..d {
                     dgamma[j] = madd::<F>(dy[j] * x[j], r, dgamma[j]);
                 }
+            }
+            for j in 0..d {
+                // In place: r·(dy·w − x·r·c') with c' = mean(dy·w·x̂) = r·s/d.
+                dy[j] = r * (dy[j] * w[j] - x[j] * c);
             }
         }
     }
@@ -195,7 +191,7 @@ mod kernels {
     );
     dispatched!(
         /// RMSNorm's backward over whole rows.
-        backward, backward_impl, (x: &[f32], w: &[f32], dy: &[f32], dx: &mut [f32], dgamma: &mut [f32], eps: f32) -> ()
+        backward, backward_impl, (x: &[f32], w: &[f32], dy: &mut [f32], dgamma: &mut [f32], eps: f32) -> ()
     );
 }
 
@@ -220,6 +216,17 @@ mod flex {
         } else {
             t.to_contiguous()
         }
+    }
+
+    /// A contiguous tensor with the same values whose buffer this call may write.
+    fn owned(t: FlexTensor) -> FlexTensor {
+        let t = contiguous(t);
+        if t.is_unique() {
+            return t;
+        }
+        let shape = t.layout().shape().to_vec();
+        let v = t.as_slice::<f32>().expect("contiguous").to_vec();
+        FlexTensor::from_data(TensorData::new(v, shape))
     }
 
     fn scale(gamma: &FlexTensor, offset: f32) -> Vec<f32> {
@@ -257,22 +264,22 @@ mod flex {
             spec: RmsSpec,
             need_gamma: bool,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-            let (x, gamma, grad) = (contiguous(x), contiguous(gamma), contiguous(grad));
-            let shape = x.layout().shape().to_vec();
+            // ∂L/∂x is written over the upstream gradient (owned by the backward).
+            let (x, gamma, mut dx) = (contiguous(x), contiguous(gamma), owned(grad));
             let w = scale(&gamma, spec.offset);
             let d = w.len();
             let xs = x.as_slice::<f32>().expect("contiguous");
-            let dy = grad.as_slice::<f32>().expect("contiguous");
-            let mut dx = vec![0.0f32; xs.len()];
             let step = rows_per_chunk(d) * d;
             let width = if need_gamma { d } else { 0 };
             let partials: Vec<Vec<f32>> = dx
+                .try_storage_mut::<f32>()
+                .expect("owned")
                 .par_chunks_mut(step)
                 .enumerate()
-                .map(|(c, dx)| {
-                    let r = c * step..c * step + dx.len();
+                .map(|(c, dy)| {
+                    let r = c * step..c * step + dy.len();
                     let mut dg = vec![0.0f32; width];
-                    backward(&xs[r.clone()], &w, &dy[r], dx, &mut dg, spec.eps);
+                    backward(&xs[r], &w, dy, &mut dg, spec.eps);
                     dg
                 })
                 .collect();
@@ -285,10 +292,7 @@ mod flex {
             } else {
                 TensorData::new(vec![0.0f32], [1])
             };
-            (
-                FlexTensor::from_data(TensorData::new(dx, shape)),
-                FlexTensor::from_data(dgamma),
-            )
+            (dx, FlexTensor::from_data(dgamma))
         }
     }
 }
