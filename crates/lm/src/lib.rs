@@ -63,6 +63,7 @@ pub mod lora;
 pub mod mask;
 pub mod model;
 pub mod rms_norm_op;
+pub mod rope_op;
 #[cfg(feature = "flex")]
 mod simd;
 pub mod tokenizer;

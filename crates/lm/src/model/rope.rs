@@ -214,18 +214,7 @@ impl Rope {
 
     /// Rotates `x: [B, H, T, head_dim]`.
     pub fn apply(x: Tensor<4>, tables: &RopeTables) -> Tensor<4> {
-        let [_, _, _, d] = x.dims();
-        let half = d / 2;
-        let x1 = x.clone().narrow(3, 0, half);
-        let x2 = x.narrow(3, half, half);
-        let (cos, sin) = (tables.cos.clone(), tables.sin.clone());
-        Tensor::cat(
-            vec![
-                x1.clone() * cos.clone() - x2.clone() * sin.clone(),
-                x2 * cos + x1 * sin,
-            ],
-            3,
-        )
+        crate::rope_op::rope(x, tables.cos.clone(), tables.sin.clone())
     }
 }
 
