@@ -105,3 +105,15 @@ mod tests {
         }
     }
 }
+
+/// Returns the free memory inside glibc's heap to the kernel (`malloc_trim(0)`); a no-op on
+/// other C libraries. For a moment when a large block is about to be mapped while much of the
+/// heap is free: the backward pass, after it has freed a step's activations and before it
+/// maps a table-sized gradient, calls it so that the two never count at once.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases free pages; it is thread-safe in glibc.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

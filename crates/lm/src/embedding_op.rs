@@ -187,7 +187,12 @@ mod autodiff {
             let s = ops.state;
             let sum = match grads.remove::<B>(&s.table) {
                 Some(acc) => B::embedding_scatter_add(acc, s.ids, grad),
-                None => B::embedding_scatter_new(s.vocab, s.ids, grad),
+                None => {
+                    // A table-sized buffer is about to be mapped: first hand the heap the
+                    // backward has freed (the step's activations) back to the kernel.
+                    rlhf_core::allocator::release_free_memory();
+                    B::embedding_scatter_new(s.vocab, s.ids, grad)
+                }
             };
             grads.register::<B>(node.id, sum);
         }

@@ -140,8 +140,10 @@ fn adapters_written_here_are_the_committed_ones() {
         }
         let e = read_json(&committed.join("expected.json"));
         // Not bit-exact: the GEMM kernels (AVX-512 or AVX2, picked at run time) sum in
-        // different orders on different CPUs.
+        // different orders on different CPUs, and the fused element-wise operations
+        // (`lm::glu_op`, `lm::rms_norm_op`) round differently from the composed expressions
+        // the snapshot was written with (1.2e-5 seen); the same bound as against PEFT.
         let d = max_diff(&want, &flat(&e["logits"]));
-        assert!(d < 1e-5, "{name}: |Δlogit| = {d}");
+        assert!(d < 1e-4, "{name}: |Δlogit| = {d}");
     }
 }

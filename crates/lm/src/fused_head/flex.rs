@@ -232,6 +232,7 @@ pub(super) fn backward(
     targets: &[u32],
     spec: &HeadSpec,
     need: [bool; 3],
+    acc: Option<FloatTensor<Flex>>,
 ) -> (FloatTensor<Flex>, FloatTensor<Flex>, FloatTensor<Flex>) {
     let h = contiguous_f32(&hidden);
     let w = contiguous_or_strided(&weight);
@@ -264,7 +265,30 @@ pub(super) fn backward(
     };
     let mut gha = vec![0.0f32; if need_h { na * d } else { 0 }];
     let w_shape = w.layout().shape().to_vec();
-    let mut gw = vec![0.0f32; if need_w { vocab * d } else { 0 }];
+    // The weight's gradient: added into `acc` (the gradient already registered for the
+    // weight, e.g. by the tied embedding's lookup) when given, else a fresh buffer.
+    let mut acc = acc.filter(|_| need_w).map(|a| {
+        assert_eq!(
+            a.layout().shape().to_vec(),
+            w_shape,
+            "fused head: gradient shape"
+        );
+        let a = contiguous_f32(&a);
+        if a.is_unique() {
+            a
+        } else {
+            tensor(
+                a.as_slice::<f32>().expect("contiguous").to_vec(),
+                w_shape.clone(),
+            )
+        }
+    });
+    let accumulate = acc.is_some();
+    let mut fresh = vec![0.0f32; if need_w && !accumulate { vocab * d } else { 0 }];
+    let gw: &mut [f32] = match acc.as_mut() {
+        Some(a) => a.try_storage_mut::<f32>().expect("unique"),
+        None => &mut fresh,
+    };
     // The gradient of the weight in its own (contiguous) layout, as a vocabulary-major view.
     let (gw_rs, gw_cs) = if spec.vocab_major {
         (d as isize, 1)
@@ -327,7 +351,7 @@ pub(super) fn backward(
                         dst,
                         gw_rs,
                         gw_cs,
-                        !first_chunk,
+                        accumulate || !first_chunk,
                         gv.t(),
                         hv.at(r0, 0),
                     )
@@ -352,8 +376,10 @@ pub(super) fn backward(
     } else {
         tensor(vec![0.0], vec![1])
     };
-    let gw = if need_w {
-        tensor(gw, w_shape)
+    let gw = if let Some(acc) = acc {
+        acc
+    } else if need_w {
+        tensor(fresh, w_shape)
     } else {
         tensor(vec![0.0], vec![1])
     };
@@ -387,7 +413,29 @@ impl FusedHeadBackend for Flex {
         spec: HeadSpec,
         need: [bool; 3],
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        backward(hidden, weight, bias, stats, grad, &targets, &spec, need)
+        backward(
+            hidden, weight, bias, stats, grad, &targets, &spec, need, None,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fused_head_weight_grad(
+        hidden: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stats: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        targets: Vec<u32>,
+        spec: HeadSpec,
+        acc: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        // A `[1]` placeholder means no gradient is registered yet.
+        let acc = (acc.layout().num_elements() > 1).then_some(acc);
+        let need = [false, true, false];
+        backward(
+            hidden, weight, bias, stats, grad, &targets, &spec, need, acc,
+        )
+        .1
     }
 }
 

@@ -33,6 +33,18 @@
 //! gradients are both zero (masked prompt or padding positions) are skipped, and gradients
 //! of inputs that do not require them (a frozen embedding under LoRA) are not computed.
 //!
+//! **The weight's gradient comes last.** `∂/∂W` is the size of the weights (640 MiB for
+//! Gemma 3's tied 262 144 × 640 table). Computed where the head sits in the graph — the first
+//! node of the backward pass — it would coexist with every activation the layers still hold.
+//! So the head's backward computes `∂/∂h` (and `∂/∂b`) only, and a second node whose sole
+//! parent is the weight computes `∂/∂W`: burn runs the backward by depth, so that node runs
+//! after every layer, when their activations are freed. It recomputes the logits blocks once
+//! more (one extra `N × V × d` product), adds `∂/∂W` into the gradient already registered for
+//! the weight (the tied embedding's lookup, `crate::embedding_op`) instead of beside it, and,
+//! before mapping a fresh table-sized buffer, returns the heap the backward has freed to the
+//! kernel (`rlhf_core::allocator::release_free_memory`). A Gemma 3 270M DPO step peaks
+//! 228 MiB lower for about 11 % more time.
+//!
 //! This is the Liger-kernel idea (fused linear + cross-entropy) for log-probs and entropies.
 //! It is a burn *backend extension* (`#[backend_extension]`) with a hand-written
 //! `Backward` for `Autodiff<B, C>`: burn 0.22's public route to a custom backward pass.
@@ -146,18 +158,49 @@ pub trait FusedHeadBackend: burn::backend::Backend {
         burn::backend::tensor::FloatTensor<Self>,
         burn::backend::tensor::FloatTensor<Self>,
     );
+
+    /// The weight's gradient alone, added into `acc` (the weight's gradient registered so
+    /// far, updated in place when not shared; a `[1]` placeholder when there is none).
+    #[allow(clippy::too_many_arguments)]
+    fn fused_head_weight_grad(
+        hidden: burn::backend::tensor::FloatTensor<Self>,
+        weight: burn::backend::tensor::FloatTensor<Self>,
+        bias: burn::backend::tensor::FloatTensor<Self>,
+        stats: burn::backend::tensor::FloatTensor<Self>,
+        grad: burn::backend::tensor::FloatTensor<Self>,
+        targets: Vec<u32>,
+        spec: HeadSpec,
+        acc: burn::backend::tensor::FloatTensor<Self>,
+    ) -> burn::backend::tensor::FloatTensor<Self>;
 }
 
 #[cfg(feature = "flex")]
 mod autodiff {
+    use std::sync::{Arc, Mutex};
+
     use burn::backend::autodiff::Autodiff;
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
     use burn::backend::tensor::FloatTensor;
+    use burn::tensor::{FloatDType, Shape};
 
     use super::{FusedHeadBackend, HeadSpec};
+
+    /// What the weight's deferred gradient needs, left by the head's backward.
+    #[derive(Debug)]
+    struct Deferred<B: FusedHeadBackend> {
+        hidden: FloatTensor<B>,
+        weight: FloatTensor<B>,
+        bias: FloatTensor<B>,
+        stats: FloatTensor<B>,
+        grad: FloatTensor<B>,
+        targets: Vec<u32>,
+        spec: HeadSpec,
+    }
+
+    type Slot<B> = Arc<Mutex<Option<Deferred<B>>>>;
 
     #[derive(Debug)]
     struct FusedHeadBackward;
@@ -170,6 +213,8 @@ mod autodiff {
         stats: FloatTensor<B>,
         targets: Vec<u32>,
         spec: HeadSpec,
+        /// Where the weight's gradient is deferred to, when the weight is tracked.
+        deferred: Option<Slot<B>>,
     }
 
     impl<B: FusedHeadBackend> Backward<B, 3> for FusedHeadBackward {
@@ -184,19 +229,91 @@ mod autodiff {
             let [node_h, node_w, node_b] = ops.parents;
             let grad = grads.consume::<B>(&ops.node);
             let s = ops.state;
-            let need = [node_h.is_some(), node_w.is_some(), node_b.is_some()];
-            let (gh, gw, gb) = B::fused_head_backward(
-                s.hidden, s.weight, s.bias, s.stats, grad, s.targets, s.spec, need,
+            let need = [node_h.is_some(), false, node_b.is_some()];
+            let (gh, _, gb) = B::fused_head_backward(
+                s.hidden.clone(),
+                s.weight.clone(),
+                s.bias.clone(),
+                s.stats.clone(),
+                grad.clone(),
+                s.targets.clone(),
+                s.spec.clone(),
+                need,
             );
             if let Some(node) = node_h {
                 grads.register::<B>(node.id, gh);
             }
-            if let Some(node) = node_w {
-                grads.register::<B>(node.id, gw);
+            if let (Some(node), Some(slot)) = (node_w, s.deferred) {
+                // The weight's parent here is the deferral node: hand it what it needs, and a
+                // one-element stand-in for the gradient it consumes.
+                let placeholder = B::float_zeros(
+                    Shape::new([1]),
+                    &burn::backend::TensorMetadata::device(&grad),
+                    FloatDType::F32,
+                );
+                *slot.lock().expect("deferred head gradient") = Some(Deferred {
+                    hidden: s.hidden,
+                    weight: s.weight,
+                    bias: s.bias,
+                    stats: s.stats,
+                    grad,
+                    targets: s.targets,
+                    spec: s.spec,
+                });
+                grads.register::<B>(node.id, placeholder);
             }
             if let Some(node) = node_b {
                 grads.register::<B>(node.id, gb);
             }
+        }
+    }
+
+    /// The weight's gradient, computed where the weight's own depth puts it: after every
+    /// layer's backward (whose activations are freed by then), added into the gradient
+    /// already registered for the weight (the tied embedding's lookup) or registered fresh.
+    #[derive(Debug)]
+    struct WeightGradBackward;
+
+    #[derive(Clone, Debug)]
+    struct WeightState<B: FusedHeadBackend> {
+        /// The weight as autodiff sees it: the key of its already registered gradient.
+        key: FloatTensor<Autodiff<B>>,
+        slot: Slot<B>,
+    }
+
+    impl<B: FusedHeadBackend> Backward<B, 1> for WeightGradBackward {
+        type State = WeightState<B>;
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 1>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let [node] = ops.parents;
+            let _placeholder = grads.consume::<B>(&ops.node);
+            let Some(node) = node else { return };
+            let s = ops.state;
+            let Some(d) = s.slot.lock().expect("deferred head gradient").take() else {
+                return;
+            };
+            let acc = match grads.remove::<B>(&s.key) {
+                Some(acc) => acc,
+                None => {
+                    // A table-sized buffer is about to be mapped: first hand the heap the
+                    // backward has freed (the step's activations) back to the kernel.
+                    rlhf_core::allocator::release_free_memory();
+                    B::float_zeros(
+                        Shape::new([1]),
+                        &burn::backend::TensorMetadata::device(&d.grad),
+                        FloatDType::F32,
+                    )
+                }
+            };
+            let gw = B::fused_head_weight_grad(
+                d.hidden, d.weight, d.bias, d.stats, d.grad, d.targets, d.spec, acc,
+            );
+            grads.register::<B>(node.id, gw);
         }
     }
 
@@ -208,9 +325,39 @@ mod autodiff {
             targets: Vec<u32>,
             spec: HeadSpec,
         ) -> FloatTensor<Self> {
+            let key: FloatTensor<Self> = weight.clone();
+            let tracked = weight.is_tracked();
+            let w_guard = weight.node();
             let (h, h_node) = hidden.into_parts();
             let (w, w_node) = weight.into_parts();
             let (b, b_node) = bias.into_parts();
+            // A tracked weight gets its gradient from a node of its own, one level above the
+            // weight: burn runs the backward by depth, so that node runs last.
+            let slot: Slot<B> = Arc::new(Mutex::new(None));
+            let stand_in = B::float_zeros(
+                Shape::new([1]),
+                &burn::backend::TensorMetadata::device(&w),
+                FloatDType::F32,
+            );
+            let (w_node, deferred) = if tracked {
+                match WeightGradBackward
+                    .prepare::<C>([w_guard])
+                    .compute_bound()
+                    .stateful()
+                {
+                    OpsKind::Tracked(prep) => {
+                        let state = WeightState {
+                            key,
+                            slot: slot.clone(),
+                        };
+                        let (_, node) = prep.finish(state, stand_in).into_parts();
+                        (node, Some(slot))
+                    }
+                    OpsKind::UnTracked(_) => (w_node, None),
+                }
+            } else {
+                (w_node, None)
+            };
             let stats = B::fused_head_forward(
                 h.clone(),
                 w.clone(),
@@ -231,6 +378,7 @@ mod autodiff {
                         stats: stats.clone(),
                         targets,
                         spec,
+                        deferred,
                     };
                     prep.finish(state, stats)
                 }
@@ -248,6 +396,19 @@ mod autodiff {
             _spec: HeadSpec,
             _need: [bool; 3],
         ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+            unreachable!("the fused head's backward runs on the inner backend")
+        }
+
+        fn fused_head_weight_grad(
+            _hidden: FloatTensor<Self>,
+            _weight: FloatTensor<Self>,
+            _bias: FloatTensor<Self>,
+            _stats: FloatTensor<Self>,
+            _grad: FloatTensor<Self>,
+            _targets: Vec<u32>,
+            _spec: HeadSpec,
+            _acc: FloatTensor<Self>,
+        ) -> FloatTensor<Self> {
             unreachable!("the fused head's backward runs on the inner backend")
         }
     }
