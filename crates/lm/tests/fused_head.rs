@@ -2,7 +2,8 @@
 //! log-softmax and gather — in values and in the gradients it sends to the hidden states,
 //! the weights and the bias: tied and untied projections, temperatures 1 and ≠ 1,
 //! entropies, block sizes that do and do not divide the rows and the vocabulary, rows whose
-//! gradient is zero (masked), skipped rows, and frozen weights.
+//! gradient is zero (masked), skipped rows, frozen weights, and weights large enough for the
+//! deferred weight gradient (alone and tied to an embedding lookup).
 
 mod common;
 
@@ -55,8 +56,20 @@ type Outputs = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
 /// Log-probs, entropies and the gradients of `Σ w₁·logp + Σ w₂·H` with respect to the
 /// hidden states, the weight and the bias, fused (`Some(block)`) or unfused (`None`).
 fn run(kind: Kind, v: usize, tau: f32, block: Option<usize>, frozen_weight: bool) -> Outputs {
+    run_d(kind, v, 6, tau, block, frozen_weight)
+}
+
+/// [`run`] with hidden size `d`.
+fn run_d(
+    kind: Kind,
+    v: usize,
+    d: usize,
+    tau: f32,
+    block: Option<usize>,
+    frozen_weight: bool,
+) -> Outputs {
     let dev = device().autodiff();
-    let (b, t, d) = (3, 7, 6);
+    let (b, t) = (3, 7);
     let h = Tensor::<3>::from_data(TensorData::new(randn(b * t * d, 1, 2.0), [b, t, d]), &dev)
         .require_grad();
     let w_shape = match kind {
@@ -146,6 +159,53 @@ fn fused_equals_unfused_in_values_and_gradients() {
             }
         }
     }
+}
+
+/// A weight of 64 MiB or more gets its gradient from the deferred node that runs after
+/// the rest of the backward pass (see `lm::fused_head`): the same values as unfused.
+#[test]
+fn large_weights_take_the_deferred_gradient_with_the_same_values() {
+    let (v, d) = (65_536, 256); // 64 MiB of f32
+    for kind in [Kind::Tied, Kind::LinearBias] {
+        let want = run_d(kind, v, d, 0.8, None, false);
+        let got = run_d(kind, v, d, 0.8, Some(1 << 16), false);
+        let what = format!("{kind:?} V={v} d={d}");
+        close(&got.0, &want.0, &format!("{what} logp"));
+        close(&got.2, &want.2, &format!("{what} d/dh"));
+        close(&got.3, &want.3, &format!("{what} d/dW"));
+        if matches!(kind, Kind::LinearBias) {
+            close(&got.4, &want.4, &format!("{what} d/db"));
+        }
+    }
+}
+
+/// The deferred gradient of a large tied table is added to the rows its embedding lookup
+/// contributes, whichever of the two runs first: equal to burn's embedding and unfused head.
+#[test]
+fn large_tied_table_gathers_lookup_and_head_gradients() {
+    let dev = device().autodiff();
+    let (v, d, b, t) = (65_536, 256, 2, 5);
+    let table = Tensor::<2>::from_data(TensorData::new(randn(v * d, 11, 0.5), [v, d]), &dev);
+    let ids: Vec<i64> = (0..b * t).map(|i| ((i * 9_973 + 17) % v) as i64).collect();
+    let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, t]), &dev);
+    let run = |fused: bool| {
+        let e = table.clone().require_grad();
+        let x = if fused {
+            lm::embedding_op::embedding_lookup(e.clone(), ids.clone())
+        } else {
+            burn::tensor::module::embedding(e.clone(), ids.clone())
+        };
+        let h = x.clone() * x.tanh();
+        let proj = OutputProjection::Tied(e.clone());
+        let stats = if fused {
+            fused_next_token_stats(h, ids.clone(), &proj, 1.0, false, 1 << 16, None)
+        } else {
+            chunked_next_token_stats(h, ids.clone(), usize::MAX, 1.0, false, |x| proj.logits(x))
+        };
+        let grads = stats.logprobs.sum().backward();
+        floats(e.grad(&grads).unwrap())
+    };
+    close(&run(true), &run(false), "tied table gradient");
 }
 
 #[test]

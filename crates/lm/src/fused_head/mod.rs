@@ -36,8 +36,8 @@
 //! **The weight's gradient comes last.** `∂/∂W` is the size of the weights (640 MiB for
 //! Gemma 3's tied 262 144 × 640 table). Computed where the head sits in the graph — the first
 //! node of the backward pass — it would coexist with every activation the layers still hold.
-//! So the head's backward computes `∂/∂h` (and `∂/∂b`) only, and a second node whose sole
-//! parent is the weight computes `∂/∂W`: burn runs the backward by depth, so that node runs
+//! So for weights of 64 MiB or more the head's backward computes `∂/∂h` (and `∂/∂b`) only,
+//! and a second node whose sole parent is the weight computes `∂/∂W`: burn runs the backward by depth, so that node runs
 //! after every layer, when their activations are freed. It recomputes the logits blocks once
 //! more (one extra `N × V × d` product), adds `∂/∂W` into the gradient already registered for
 //! the weight (the tied embedding's lookup, `crate::embedding_op`) instead of beside it, and,
@@ -202,6 +202,11 @@ mod autodiff {
 
     type Slot<B> = Arc<Mutex<Option<Deferred<B>>>>;
 
+    /// Weights at least this large (in bytes) get their gradient from the deferred node; a
+    /// smaller one is computed with the hidden states' gradient (its memory does not matter,
+    /// the logits recomputation would).
+    const DEFER_WEIGHT_GRAD_BYTES: usize = 64 << 20;
+
     #[derive(Debug)]
     struct FusedHeadBackward;
 
@@ -229,8 +234,13 @@ mod autodiff {
             let [node_h, node_w, node_b] = ops.parents;
             let grad = grads.consume::<B>(&ops.node);
             let s = ops.state;
-            let need = [node_h.is_some(), false, node_b.is_some()];
-            let (gh, _, gb) = B::fused_head_backward(
+            let defer = s.deferred.is_some();
+            let need = [
+                node_h.is_some(),
+                node_w.is_some() && !defer,
+                node_b.is_some(),
+            ];
+            let (gh, gw, gb) = B::fused_head_backward(
                 s.hidden.clone(),
                 s.weight.clone(),
                 s.bias.clone(),
@@ -243,24 +253,28 @@ mod autodiff {
             if let Some(node) = node_h {
                 grads.register::<B>(node.id, gh);
             }
-            if let (Some(node), Some(slot)) = (node_w, s.deferred) {
-                // The weight's parent here is the deferral node: hand it what it needs, and a
-                // one-element stand-in for the gradient it consumes.
-                let placeholder = B::float_zeros(
-                    Shape::new([1]),
-                    &burn::backend::TensorMetadata::device(&grad),
-                    FloatDType::F32,
-                );
-                *slot.lock().expect("deferred head gradient") = Some(Deferred {
-                    hidden: s.hidden,
-                    weight: s.weight,
-                    bias: s.bias,
-                    stats: s.stats,
-                    grad,
-                    targets: s.targets,
-                    spec: s.spec,
-                });
-                grads.register::<B>(node.id, placeholder);
+            match (node_w, s.deferred) {
+                (Some(node), Some(slot)) => {
+                    // The weight's parent here is the deferral node: hand it what it needs,
+                    // and a one-element stand-in for the gradient it consumes.
+                    let placeholder = B::float_zeros(
+                        Shape::new([1]),
+                        &burn::backend::TensorMetadata::device(&grad),
+                        FloatDType::F32,
+                    );
+                    *slot.lock().expect("deferred head gradient") = Some(Deferred {
+                        hidden: s.hidden,
+                        weight: s.weight,
+                        bias: s.bias,
+                        stats: s.stats,
+                        grad,
+                        targets: s.targets,
+                        spec: s.spec,
+                    });
+                    grads.register::<B>(node.id, placeholder);
+                }
+                (Some(node), None) => grads.register::<B>(node.id, gw),
+                (None, _) => {}
             }
             if let Some(node) = node_b {
                 grads.register::<B>(node.id, gb);
@@ -339,7 +353,9 @@ mod autodiff {
                 &burn::backend::TensorMetadata::device(&w),
                 FloatDType::F32,
             );
-            let (w_node, deferred) = if tracked {
+            let large = burn::backend::TensorMetadata::shape(&w).num_elements() * 4
+                >= DEFER_WEIGHT_GRAD_BYTES;
+            let (w_node, deferred) = if tracked && large {
                 match WeightGradBackward
                     .prepare::<C>([w_guard])
                     .compute_bound()
