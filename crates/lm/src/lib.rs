@@ -58,6 +58,7 @@ pub mod gguf_tokenizer;
 pub mod glu_op;
 pub mod head;
 pub mod kv_cache;
+pub mod linear_op;
 pub mod logprobs;
 pub mod lora;
 pub mod mask;

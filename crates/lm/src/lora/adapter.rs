@@ -106,8 +106,10 @@ pub fn linear_with_lora<const D: usize>(
     x: Tensor<D>,
 ) -> Tensor<D> {
     match lora {
-        Some(adapter) if adapter.enabled => base.forward(x.clone()) + adapter.forward(x),
-        _ => base.forward(x),
+        Some(adapter) if adapter.enabled => {
+            crate::linear_op::linear(base, x.clone()) + adapter.forward(x)
+        }
+        _ => crate::linear_op::linear(base, x),
     }
 }
 
