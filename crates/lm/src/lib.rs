@@ -67,6 +67,7 @@ pub mod rms_norm_op;
 pub mod rope_op;
 #[cfg(feature = "flex")]
 mod simd;
+pub mod softmax_op;
 pub mod tokenizer;
 
 pub use causal_lm::CausalLm;

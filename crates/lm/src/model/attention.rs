@@ -2,7 +2,6 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::norm::Norm;
@@ -161,9 +160,13 @@ impl Attention {
         // Hugging Face's `repeat_kv`), so keys and values are never repeated in memory.
         let n_rep = h / hkv;
         let q = q.reshape([b, hkv, n_rep * t, hd]);
-        let scores = q.matmul(k.swap_dims(2, 3)).reshape([b, h, t, s]) * self.scale;
-        let scores = scores.mask_fill(blocked.clone().expand([b, h, t, s]), MASKED_SCORE);
-        let probs = softmax(scores, 3).reshape([b, hkv, n_rep * t, s]);
+        let scores = q.matmul(k.swap_dims(2, 3)).reshape([b, h, t, s]);
+        let probs = crate::softmax_op::masked_softmax(scores, blocked, self.scale).reshape([
+            b,
+            hkv,
+            n_rep * t,
+            s,
+        ]);
         let ctx = probs.matmul(v).reshape([b, h, t, hd]);
         proj(
             &self.o,
