@@ -79,6 +79,18 @@ fn apply() -> MallocTuning {
     MallocTuning::Unsupported
 }
 
+/// Returns the free memory inside glibc's heap to the kernel (`malloc_trim(0)`); a no-op on
+/// other C libraries. For a moment when a large block is about to be mapped while much of the
+/// heap is free: the backward pass, after it has freed a step's activations and before it
+/// maps a table-sized gradient, calls it so that the two never count at once.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases free pages; it is thread-safe in glibc.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,17 +115,5 @@ mod tests {
         } else {
             assert_eq!(first, MallocTuning::Unsupported);
         }
-    }
-}
-
-/// Returns the free memory inside glibc's heap to the kernel (`malloc_trim(0)`); a no-op on
-/// other C libraries. For a moment when a large block is about to be mapped while much of the
-/// heap is free: the backward pass, after it has freed a step's activations and before it
-/// maps a table-sized gradient, calls it so that the two never count at once.
-pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only releases free pages; it is thread-safe in glibc.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }

@@ -172,8 +172,10 @@ mod kernels {
 mod flex {
     use burn::backend::Flex;
     use burn::backend::tensor::FloatTensor;
-    use burn::tensor::{DType, TensorData};
+    use burn::tensor::TensorData;
     use burn_flex::FlexTensor;
+
+    use crate::flex_buffers::{contiguous, owned};
     use rayon::prelude::*;
 
     use super::GatedActivationBackend;
@@ -183,33 +185,16 @@ mod flex {
     /// Elements per parallel chunk.
     const CHUNK: usize = 1 << 14;
 
-    /// A contiguous tensor with the same values whose buffer this call may write.
-    fn owned(t: FlexTensor) -> FlexTensor {
-        let t = contiguous(t);
-        if t.is_unique() {
-            return t;
-        }
-        let shape = t.layout().shape().to_vec();
-        let v = t.as_slice::<f32>().expect("contiguous").to_vec();
-        FlexTensor::from_data(TensorData::new(v, shape))
-    }
-
-    fn contiguous(t: FlexTensor) -> FlexTensor {
-        assert_eq!(t.dtype(), DType::F32, "gated activation: f32 only");
-        if t.is_contiguous() {
-            t
-        } else {
-            t.to_contiguous()
-        }
-    }
-
     impl GatedActivationBackend for Flex {
         fn gated_forward(
             g: FloatTensor<Self>,
             u: FloatTensor<Self>,
             act: GateActivation,
         ) -> FloatTensor<Self> {
-            let (g, u) = (contiguous(g), contiguous(u));
+            let (g, u) = (
+                contiguous(g, "gated activation"),
+                contiguous(u, "gated activation"),
+            );
             let shape = g.layout().shape().to_vec();
             let gs = g.as_slice::<f32>().expect("contiguous");
             let us = u.as_slice::<f32>().expect("contiguous");
@@ -230,8 +215,11 @@ mod flex {
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
             // The backward owns `u` (the saved state) and `grad`: both gradients are written
             // over them, so the backward allocates nothing when they are not shared.
-            let g = contiguous(g);
-            let (mut dg, mut du) = (owned(grad), owned(u));
+            let g = contiguous(g, "gated activation");
+            let (mut dg, mut du) = (
+                owned(grad, "gated activation"),
+                owned(u, "gated activation"),
+            );
             let gs = g.as_slice::<f32>().expect("contiguous");
             let gelu = is_gelu(act);
             let dgs = dg.try_storage_mut::<f32>().expect("owned");

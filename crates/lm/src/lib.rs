@@ -51,6 +51,8 @@ pub mod config;
 pub mod device;
 pub mod embedding_op;
 pub mod error;
+#[cfg(feature = "flex")]
+mod flex_buffers;
 pub mod fused_head;
 pub mod generate;
 mod generate_text;

@@ -199,8 +199,10 @@ mod kernels {
 mod flex {
     use burn::backend::Flex;
     use burn::backend::tensor::FloatTensor;
-    use burn::tensor::{DType, TensorData};
+    use burn::tensor::TensorData;
     use burn_flex::FlexTensor;
+
+    use crate::flex_buffers::{contiguous, owned};
     use rayon::prelude::*;
 
     use super::kernels::{backward, forward};
@@ -208,26 +210,6 @@ mod flex {
 
     /// Elements per parallel chunk (whole rows).
     const CHUNK: usize = 1 << 14;
-
-    fn contiguous(t: FlexTensor) -> FlexTensor {
-        assert_eq!(t.dtype(), DType::F32, "rms_norm: f32 only");
-        if t.is_contiguous() {
-            t
-        } else {
-            t.to_contiguous()
-        }
-    }
-
-    /// A contiguous tensor with the same values whose buffer this call may write.
-    fn owned(t: FlexTensor) -> FlexTensor {
-        let t = contiguous(t);
-        if t.is_unique() {
-            return t;
-        }
-        let shape = t.layout().shape().to_vec();
-        let v = t.as_slice::<f32>().expect("contiguous").to_vec();
-        FlexTensor::from_data(TensorData::new(v, shape))
-    }
 
     fn scale(gamma: &FlexTensor, offset: f32) -> Vec<f32> {
         let g = gamma.as_slice::<f32>().expect("contiguous");
@@ -244,7 +226,7 @@ mod flex {
             gamma: FloatTensor<Self>,
             spec: RmsSpec,
         ) -> FloatTensor<Self> {
-            let (x, gamma) = (contiguous(x), contiguous(gamma));
+            let (x, gamma) = (contiguous(x, "rms_norm"), contiguous(gamma, "rms_norm"));
             let shape = x.layout().shape().to_vec();
             let w = scale(&gamma, spec.offset);
             let d = w.len();
@@ -265,7 +247,11 @@ mod flex {
             need_gamma: bool,
         ) -> (FloatTensor<Self>, FloatTensor<Self>) {
             // ∂L/∂x is written over the upstream gradient (owned by the backward).
-            let (x, gamma, mut dx) = (contiguous(x), contiguous(gamma), owned(grad));
+            let (x, gamma, mut dx) = (
+                contiguous(x, "rms_norm"),
+                contiguous(gamma, "rms_norm"),
+                owned(grad, "rms_norm"),
+            );
             let w = scale(&gamma, spec.offset);
             let d = w.len();
             let xs = x.as_slice::<f32>().expect("contiguous");

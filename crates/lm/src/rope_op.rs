@@ -73,7 +73,7 @@ fn available(x: &Tensor<4>) -> bool {
     cfg!(feature = "flex")
         && crate::device::is_flex(&x.device())
         && x.dtype() == burn::tensor::DType::F32
-        && x.dims()[3] % 2 == 0
+        && x.dims()[3].is_multiple_of(2)
         && std::env::var(FUSED_ROPE_ENV).map_or(true, |v| v.trim() != "0")
 }
 
@@ -83,21 +83,14 @@ mod flex {
     use burn::backend::tensor::FloatTensor;
     use burn::tensor::{DType, TensorData};
     use burn_flex::FlexTensor;
+
+    use crate::flex_buffers::contiguous;
     use rayon::prelude::*;
 
     use super::RopeBackend;
 
     /// Rows (of `d` elements) below which the rotation runs on the calling thread.
     const PARALLEL_ROWS: usize = 256;
-
-    fn contiguous(t: FlexTensor) -> FlexTensor {
-        assert_eq!(t.dtype(), DType::F32, "rope: f32 only");
-        if t.is_contiguous() {
-            t
-        } else {
-            t.to_contiguous()
-        }
-    }
 
     /// One row: `y = [x₁c − x₂s | x₂c + x₁s]`, or the inverse rotation.
     #[inline(always)]
@@ -126,7 +119,7 @@ mod flex {
             inverse: bool,
         ) -> FloatTensor<Self> {
             assert_eq!(x.dtype(), DType::F32, "rope: f32 only");
-            let (cos, sin) = (contiguous(cos), contiguous(sin));
+            let (cos, sin) = (contiguous(cos, "rope"), contiguous(sin, "rope"));
             // Rows are read through the strides when the last dimension is dense.
             let x = if x.layout().strides()[3] == 1 && x.layout().has_positive_strides() {
                 x

@@ -142,10 +142,9 @@ mod kernels {
 
 #[cfg(feature = "flex")]
 mod flex {
+    use crate::flex_buffers::{contiguous, owned};
     use burn::backend::Flex;
     use burn::backend::tensor::FloatTensor;
-    use burn::tensor::{DType, TensorData};
-    use burn_flex::FlexTensor;
     use rayon::prelude::*;
 
     use super::MaskedSoftmaxBackend;
@@ -153,22 +152,6 @@ mod flex {
 
     /// Rows per parallel task.
     const ROWS_PER_TASK: usize = 64;
-
-    /// A contiguous tensor with the same values whose buffer this call may write.
-    fn owned(t: FlexTensor) -> FlexTensor {
-        assert_eq!(t.dtype(), DType::F32, "masked softmax: f32 only");
-        let t = if t.is_contiguous() {
-            t
-        } else {
-            t.to_contiguous()
-        };
-        if t.is_unique() {
-            return t;
-        }
-        let shape = t.layout().shape().to_vec();
-        let v = t.as_slice::<f32>().expect("contiguous").to_vec();
-        FlexTensor::from_data(TensorData::new(v, shape))
-    }
 
     /// Runs `f(row, mask_row)` over every `[.., S]` row of a `[B, H, T, S]` buffer, the mask
     /// row of (b, t) shared by the heads.
@@ -197,7 +180,7 @@ mod flex {
             blocked: Vec<bool>,
             scale: f32,
         ) -> FloatTensor<Self> {
-            let mut z = owned(scores);
+            let mut z = owned(scores, "masked softmax");
             let shape = z.layout().shape().to_vec();
             let data = z.try_storage_mut::<f32>().expect("owned");
             rows(data, &shape, &blocked, |_, row, m| forward(row, m, scale));
@@ -210,13 +193,9 @@ mod flex {
             blocked: Vec<bool>,
             scale: f32,
         ) -> FloatTensor<Self> {
-            let probs = if probs.is_contiguous() {
-                probs
-            } else {
-                probs.to_contiguous()
-            };
+            let probs = contiguous(probs, "masked softmax");
             let p = probs.as_slice::<f32>().expect("contiguous");
-            let mut g = owned(grad);
+            let mut g = owned(grad, "masked softmax");
             let shape = g.layout().shape().to_vec();
             let s = shape[3];
             let data = g.try_storage_mut::<f32>().expect("owned");
