@@ -121,6 +121,11 @@ struct Args {
 fn main() {
     // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
     rlhf_core::allocator::tune_for_training();
+    // The whole job on the compute pool (see `lm::device::run_on_compute_pool`).
+    lm::device::run_on_compute_pool(bench_main);
+}
+
+fn bench_main() {
     let args = Args::parse();
     let out = match args.mode.as_str() {
         _ if args.gemma.is_some() => run_gemma(&args).map(|v| with_gemma_peer(&args, v)),

@@ -90,6 +90,11 @@ struct Args {
 fn main() {
     // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
     rlhf_core::allocator::tune_for_training();
+    // The whole job on the compute pool (see `lm::device::run_on_compute_pool`).
+    lm::device::run_on_compute_pool(bench_main);
+}
+
+fn bench_main() {
     let args = Args::parse();
     let device = select_device().unwrap_or_else(|e| panic!("{e}"));
     let batches: Vec<usize> = match &args.gen_batches {

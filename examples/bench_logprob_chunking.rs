@@ -146,6 +146,11 @@ fn run_child(args: &Args, mode: &str) {
 fn main() {
     // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
     rlhf_core::allocator::tune_for_training();
+    // The whole job on the compute pool (see `lm::device::run_on_compute_pool`).
+    lm::device::run_on_compute_pool(bench_main);
+}
+
+fn bench_main() {
     let args = Args::parse();
     if let Some(mode) = &args.child {
         run_child(&args, mode);

@@ -48,6 +48,12 @@ const PROMPT: usize = 64;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
     rlhf_core::allocator::tune_for_training();
+    // The whole job on the compute pool (see `lm::device::run_on_compute_pool`).
+    lm::device::run_on_compute_pool(|| bench_main().map_err(|e| e.to_string()))?;
+    Ok(())
+}
+
+fn bench_main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = lm::select_device()?;
     // The peer's word-level vocabulary w0 … w8191 (w0 pad, w1 unk, w2 eos, w3 bos).

@@ -59,7 +59,10 @@ struct Args {
 fn main() {
     // Keep the heap between training steps (glibc; see `rlhf_core::allocator`).
     rlhf_core::allocator::tune_for_training();
-    if let Err(e) = run(Args::parse()) {
+    // The whole job on the compute pool (see `lm::device::run_on_compute_pool`).
+    if let Err(e) =
+        lm::device::run_on_compute_pool(|| run(Args::parse()).map_err(|e| e.to_string()))
+    {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

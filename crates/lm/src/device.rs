@@ -108,6 +108,34 @@ pub fn is_flex(device: &Device) -> bool {
     }
 }
 
+/// Stack size of the compute pool's threads when [`run_on_compute_pool`] builds the pool
+/// (the main thread's default; rayon's own default is 2 MiB).
+pub const COMPUTE_STACK_BYTES: usize = 8 << 20;
+
+/// Runs `f` on a thread of the compute pool (rayon's global pool, which the Flex kernels
+/// split their work over) and returns its result; call it from `main` around the whole job.
+///
+/// The kernels' parallel parts run on the pool's workers, one per core, while the serial parts
+/// of each step (operation dispatch, small operations) run on the calling thread. Called from
+/// the main thread, that makes one thread more than there are cores, and the workers, spinning
+/// between parallel sections, take turns with it. Run on a worker, the job keeps the thread
+/// count at the core count: on the 2-core benchmark machine sampled decoding of the tiny
+/// config gains 10–15 % (`bench_lm --part gen`), training steps and Gemma 3 decoding are
+/// unchanged. Builds the global pool with [`COMPUTE_STACK_BYTES`] stacks when it does not
+/// exist yet. Without the `flex` feature, `f` runs on the calling thread.
+pub fn run_on_compute_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "flex")]
+    {
+        // Fails only when the pool already exists; it is then used as it is.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .stack_size(COMPUTE_STACK_BYTES)
+            .build_global();
+        rayon::scope(|_| f())
+    }
+    #[cfg(not(feature = "flex"))]
+    f()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +144,21 @@ mod tests {
     fn unknown_name_is_a_clear_error() {
         let err = device_by_name("tpu").unwrap_err().to_string();
         assert!(err.contains("tpu") && err.contains("flex"), "{err}");
+    }
+
+    #[test]
+    fn compute_pool_runs_the_job_on_a_worker_and_returns_its_result() {
+        let (value, on_worker) =
+            run_on_compute_pool(|| (6 * 7, cfg!(feature = "flex") == rayon_worker()));
+        assert_eq!(value, 42);
+        assert!(on_worker);
+    }
+
+    fn rayon_worker() -> bool {
+        #[cfg(feature = "flex")]
+        return rayon::current_thread_index().is_some();
+        #[cfg(not(feature = "flex"))]
+        false
     }
 
     #[cfg(feature = "flex")]
