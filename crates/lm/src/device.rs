@@ -108,6 +108,21 @@ pub fn is_flex(device: &Device) -> bool {
     }
 }
 
+/// Whether a fused Flex operation (`glu_op`, `rms_norm_op`, `rope_op`, `softmax_op`,
+/// `linear_op`) runs for a tensor on `device` of `dtype`: the Flex backend, f32, and its
+/// environment switch `var` not set to `0` (read once, then cached in `cell`).
+pub(crate) fn fused_op_enabled(
+    device: &Device,
+    dtype: burn::tensor::DType,
+    var: &str,
+    cell: &std::sync::OnceLock<bool>,
+) -> bool {
+    cfg!(feature = "flex")
+        && dtype == burn::tensor::DType::F32
+        && is_flex(device)
+        && *cell.get_or_init(|| std::env::var(var).map_or(true, |v| v.trim() != "0"))
+}
+
 /// Stack size of the compute pool's threads when [`run_on_compute_pool`] builds the pool
 /// (the main thread's default; rayon's own default is 2 MiB).
 pub const COMPUTE_STACK_BYTES: usize = 8 << 20;

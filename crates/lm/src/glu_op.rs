@@ -90,10 +90,8 @@ pub fn composed<const D: usize>(g: Tensor<D>, u: Tensor<D>, act: GateActivation)
 pub const FUSED_GLU_ENV: &str = "LM_FUSED_GLU";
 
 fn available<const D: usize>(g: &Tensor<D>) -> bool {
-    cfg!(feature = "flex")
-        && crate::device::is_flex(&g.device())
-        && g.dtype() == burn::tensor::DType::F32
-        && std::env::var(FUSED_GLU_ENV).map_or(true, |v| v.trim() != "0")
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    crate::device::fused_op_enabled(&g.device(), g.dtype(), FUSED_GLU_ENV, &ON)
 }
 
 #[cfg(feature = "flex")]

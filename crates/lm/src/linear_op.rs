@@ -20,7 +20,7 @@
 //! elsewhere, and with `LM_FUSED_LINEAR=0`, [`linear`] is burn's `Linear::forward`.
 
 use burn::nn::Linear;
-use burn::tensor::{DType, Tensor};
+use burn::tensor::Tensor;
 
 /// The backend operations (a burn backend extension).
 #[burn::backend::backend_extension(Flex: cfg(feature = "flex"), Autodiff: cfg(feature = "flex"))]
@@ -82,10 +82,8 @@ pub fn linear<const D: usize>(linear: &Linear, x: Tensor<D>) -> Tensor<D> {
 }
 
 fn available<const D: usize>(x: &Tensor<D>) -> bool {
-    cfg!(feature = "flex")
-        && crate::device::is_flex(&x.device())
-        && x.dtype() == DType::F32
-        && std::env::var(FUSED_LINEAR_ENV).map_or(true, |v| v.trim() != "0")
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    crate::device::fused_op_enabled(&x.device(), x.dtype(), FUSED_LINEAR_ENV, &ON)
 }
 
 #[cfg(feature = "flex")]

@@ -101,10 +101,8 @@ pub fn composed<const D: usize>(
 }
 
 fn available<const D: usize>(x: &Tensor<D>) -> bool {
-    cfg!(feature = "flex")
-        && crate::device::is_flex(&x.device())
-        && x.dtype() == burn::tensor::DType::F32
-        && std::env::var(FUSED_NORM_ENV).map_or(true, |v| v.trim() != "0")
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    crate::device::fused_op_enabled(&x.device(), x.dtype(), FUSED_NORM_ENV, &ON)
 }
 
 #[cfg(feature = "flex")]

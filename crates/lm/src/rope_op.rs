@@ -70,11 +70,9 @@ pub fn composed(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
 }
 
 fn available(x: &Tensor<4>) -> bool {
-    cfg!(feature = "flex")
-        && crate::device::is_flex(&x.device())
-        && x.dtype() == burn::tensor::DType::F32
-        && x.dims()[3].is_multiple_of(2)
-        && std::env::var(FUSED_ROPE_ENV).map_or(true, |v| v.trim() != "0")
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    x.dims()[3].is_multiple_of(2)
+        && crate::device::fused_op_enabled(&x.device(), x.dtype(), FUSED_ROPE_ENV, &ON)
 }
 
 #[cfg(feature = "flex")]

@@ -20,7 +20,7 @@
 //! elsewhere, and with `LM_FUSED_SOFTMAX=0`, [`masked_softmax`] is the composed expression.
 
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, DType, Tensor};
+use burn::tensor::{Bool, Tensor};
 
 use crate::model::MASKED_SCORE;
 
@@ -79,10 +79,8 @@ pub fn composed(scores: Tensor<4>, blocked: &Tensor<4, Bool>, scale: f64) -> Ten
 }
 
 fn available(scores: &Tensor<4>) -> bool {
-    cfg!(feature = "flex")
-        && crate::device::is_flex(&scores.device())
-        && scores.dtype() == DType::F32
-        && std::env::var(FUSED_SOFTMAX_ENV).map_or(true, |v| v.trim() != "0")
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    crate::device::fused_op_enabled(&scores.device(), scores.dtype(), FUSED_SOFTMAX_ENV, &ON)
 }
 
 #[cfg(feature = "flex")]
