@@ -439,6 +439,20 @@ impl FusedHeadBackend for Flex {
     }
 }
 
+/// The logits buffer the vocabulary blocks of [`small_batch_logits`] write into, each its
+/// own columns.
+struct SharedOut(*mut f32);
+
+// SAFETY: the blocks write disjoint elements and the buffer outlives the parallel loop.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn at(&self, v0: usize) -> *mut f32 {
+        self.0.wrapping_add(v0)
+    }
+}
+
 /// Logits `[B, V]` (row-major) of hidden rows `h` (`[B, d]`) through the projection, on the
 /// host: the weights are streamed once in vocabulary blocks spread over the rayon pool.
 fn small_batch_logits(
@@ -450,36 +464,42 @@ fn small_batch_logits(
 ) -> Vec<f32> {
     let w = contiguous_or_strided(w);
     let (wv, vocab, d) = weight_view(&w, spec);
-    let mut logits = vec![0.0f32; b * vocab];
+    let mut logits = Vec::with_capacity(b * vocab);
     if wv.cs == 1 && spec.vocab_major {
-        // Vocabulary rows are contiguous: dot products, vocabulary-major output.
+        // Vocabulary rows are contiguous: blocks of rows spread over the pool, each writing
+        // its columns of every hidden row's logits.
         const BLOCK: usize = 2048;
         let storage = &w.storage::<f32>()[w.layout().start_offset()..];
         let rs = wv.rs as usize;
-        let mut vm = vec![0.0f32; b * vocab];
-        vm.par_chunks_mut(BLOCK * b)
-            .enumerate()
-            .for_each(|(blk, out)| {
-                let v0 = blk * BLOCK;
-                let rows = out.len() / b;
-                let end = (v0 + rows - 1) * rs + d;
-                simd::project(&storage[v0 * rs..end], rs, d, h, b, out);
-            });
-        if b == 1 {
-            logits = vm;
-        } else {
-            for (v, row) in vm.chunks_exact(b).enumerate() {
-                for (j, x) in row.iter().enumerate() {
-                    logits[j * vocab + v] = *x;
-                }
-            }
-        }
+        let out = SharedOut(logits.spare_capacity_mut().as_mut_ptr() as *mut f32);
+        (0..vocab.div_ceil(BLOCK)).into_par_iter().for_each(|blk| {
+            let v0 = blk * BLOCK;
+            let rows = BLOCK.min(vocab - v0);
+            let end = (v0 + rows - 1) * rs + d;
+            // SAFETY: the buffer has room for b rows of `vocab`; this block alone writes
+            // columns v0 .. v0 + rows of each.
+            unsafe {
+                super::project::project(
+                    &storage[v0 * rs..end],
+                    rs,
+                    d,
+                    h,
+                    b,
+                    rows,
+                    out.at(v0),
+                    vocab,
+                )
+            };
+        });
+        // SAFETY: the blocks cover every column of every row.
+        unsafe { logits.set_len(b * vocab) };
     } else {
         let hv = View {
             ptr: h.as_ptr(),
             rs: d as isize,
             cs: 1,
         };
+        logits.resize(b * vocab, 0.0);
         // SAFETY: `logits` holds b × vocab floats; the views stay inside h and w.
         unsafe {
             matmul(

@@ -54,6 +54,8 @@
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod project;
+#[cfg(feature = "flex")]
 pub mod simd;
 
 use burn::tensor::{DType, Device, IndexingUpdateOp, Int, Tensor, TensorData};

@@ -77,77 +77,6 @@ fn grad_impl<const F: bool>(
     }
 }
 
-/// `out[j] = row · h[j·d .. (j+1)·d]` for `j < 4`, `row` of length `d`.
-#[inline(always)]
-fn dots4_impl<const F: bool>(row: &[f32], h: &[f32], d: usize, out: &mut [f32]) {
-    let (h0, h1, h2, h3) = (&h[..d], &h[d..2 * d], &h[2 * d..3 * d], &h[3 * d..4 * d]);
-    let mut a = [[0.0f32; LANES]; 4];
-    let chunks = d / LANES;
-    for c in 0..chunks {
-        let r = &row[c * LANES..c * LANES + LANES];
-        let x0 = &h0[c * LANES..c * LANES + LANES];
-        let x1 = &h1[c * LANES..c * LANES + LANES];
-        let x2 = &h2[c * LANES..c * LANES + LANES];
-        let x3 = &h3[c * LANES..c * LANES + LANES];
-        for i in 0..LANES {
-            a[0][i] = madd::<F>(r[i], x0[i], a[0][i]);
-            a[1][i] = madd::<F>(r[i], x1[i], a[1][i]);
-            a[2][i] = madd::<F>(r[i], x2[i], a[2][i]);
-            a[3][i] = madd::<F>(r[i], x3[i], a[3][i]);
-        }
-    }
-    let hs = [h0, h1, h2, h3];
-    for (j, o) in out.iter_mut().enumerate().take(4) {
-        let mut s: f32 = a[j].iter().sum();
-        for i in chunks * LANES..d {
-            s += row[i] * hs[j][i];
-        }
-        *o = s;
-    }
-}
-
-/// `row · h`, both of length `d`.
-#[inline(always)]
-fn dot_impl<const F: bool>(row: &[f32], h: &[f32], d: usize) -> f32 {
-    let mut a = [0.0f32; LANES];
-    let chunks = d / LANES;
-    for c in 0..chunks {
-        let r = &row[c * LANES..c * LANES + LANES];
-        let x = &h[c * LANES..c * LANES + LANES];
-        for i in 0..LANES {
-            a[i] = madd::<F>(r[i], x[i], a[i]);
-        }
-    }
-    let mut s: f32 = a.iter().sum();
-    for i in chunks * LANES..d {
-        s += row[i] * h[i];
-    }
-    s
-}
-
-/// Logits of `b` hidden rows (`h`, `[b, d]`) against a block of vocabulary rows `w` (row `v`
-/// at `w[v·rs .. v·rs + d]`), written vocabulary-major: `out[v·b + j] = w_v · h_j`.
-#[inline(always)]
-fn project_impl<const F: bool>(
-    w: &[f32],
-    rs: usize,
-    d: usize,
-    h: &[f32],
-    b: usize,
-    out: &mut [f32],
-) {
-    for (v, o) in out.chunks_exact_mut(b).enumerate() {
-        let row = &w[v * rs..v * rs + d];
-        let full = b / 4 * 4;
-        for g in (0..full).step_by(4) {
-            dots4_impl::<F>(row, &h[g * d..(g + 4) * d], d, &mut o[g..g + 4]);
-        }
-        for j in full..b {
-            o[j] = dot_impl::<F>(row, &h[j * d..(j + 1) * d], d);
-        }
-    }
-}
-
 /// The inverse CDF over one row: the first index `i` (among those with `z_i ≥ floor`) at
 /// which `Σ_{j ≤ i} exp(z_j − m)` exceeds `target`; `None` when rounding leaves the total
 /// at or below `target`.
@@ -185,11 +114,6 @@ dispatched!(
 dispatched!(
     /// In place: raw logits `u` of one row → `−exp(z − lse)·(c0 + gh·z)·s`, `z = (u + b)·s`.
     grad_row, grad_impl, (u: &mut [f32], bias: Option<&[f32]>, s: f32, lse: f32, c0: f32, gh: f32) -> ()
-);
-
-dispatched!(
-    /// Small-batch output projection of one vocabulary block (see `project_impl`).
-    project, project_impl, (w: &[f32], rs: usize, d: usize, h: &[f32], b: usize, out: &mut [f32]) -> ()
 );
 
 dispatched!(
