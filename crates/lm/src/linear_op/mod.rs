@@ -16,6 +16,11 @@
 //! threshold, so the results equal burn's to float rounding (tested, values and gradients);
 //! autodiff keeps `x` and `W`, as burn's `Linear` does.
 //!
+//! A forward of at most eight rows (a decoding step) on AVX-512 takes the few-rows product
+//! instead (`few_rows`): it reads `W` once, in memory order, without the GEMM's packing copy
+//! (Gemma 3 270M sampled decoding at batch 8: 147–152 → 164–168 tokens/s; the tiny config
+//! +5–24 % at batch 8, +30–45 % at batch 1).
+//!
 //! It is a burn backend extension implemented for Flex (with and without autodiff);
 //! elsewhere, and with `LM_FUSED_LINEAR=0`, [`linear`] is burn's `Linear::forward`.
 
@@ -87,6 +92,9 @@ fn available<const D: usize>(x: &Tensor<D>) -> bool {
 }
 
 #[cfg(feature = "flex")]
+mod few_rows;
+
+#[cfg(feature = "flex")]
 mod flex {
     use burn::backend::Flex;
     use burn::backend::tensor::FloatTensor;
@@ -94,7 +102,7 @@ mod flex {
     use burn_flex::FlexTensor;
     use gemm::Parallelism;
 
-    use super::LinearBackend;
+    use super::{LinearBackend, few_rows};
 
     /// burn-flex's threshold for spreading one product over the rayon pool (multiply-adds).
     const PARALLEL_WORK: usize = 192 * 192 * 192;
@@ -207,7 +215,18 @@ mod flex {
                 k,
                 "linear: input width vs weight rows"
             );
-            let mut y = product(m, n, k, Operand::of(&x), Operand::of(&w));
+            let (xo, wo) = (Operand::of(&x), Operand::of(&w));
+            let few = m <= few_rows::MAX_ROWS
+                && few_rows::available()
+                && xo.cs == 1
+                && wo.cs == 1
+                && xo.rs >= k as isize
+                && wo.rs >= n as isize;
+            let mut y = if few {
+                few_rows::product(m, n, k, xo.data, xo.rs as usize, wo.data, wo.rs as usize)
+            } else {
+                product(m, n, k, xo, wo)
+            };
             if has_bias {
                 let b = bias.to_contiguous();
                 let bs = b.as_slice::<f32>().expect("contiguous");
@@ -383,6 +402,9 @@ mod tests {
             (6usize, 5usize, 7usize, true, false),
             (300, 256, 300, false, false),
             (40, 33, 9, true, true),
+            // Decoding shapes (2 × m ≤ 8 rows): the few-rows product.
+            (4, 70, 300, true, false),
+            (1, 640, 33, false, true),
         ] {
             let lin = LinearConfig::new(k, n).with_bias(bias).init(&dev);
             let lin = if frozen { lin.no_grad() } else { lin };

@@ -1,0 +1,250 @@
+//! The product of a few rows (a decoding step's batch) with a row-major weight matrix,
+//! reading the weights once, in memory order, without packing them.
+//!
+//! ```text
+//! y[i, c] = Σ_k x[i, k] · W[k, c]          i < m ≤ 8, x: [m, K], W: [K, N], y: [m, N]
+//! ```
+//!
+//! A GEMM built for large products (the `gemm` crate) first copies each panel of `W` into a
+//! packed buffer; at eight rows that copy costs about as much as the multiply-adds, and the
+//! product reads `W` twice. Here `W` is read once: the columns are split between the rayon
+//! pool's threads, and each thread walks its columns in blocks of [`KB`] weight rows, keeping
+//! the rows of `y` (at most 8 × N/threads floats) in L1/L2 as accumulators, and prefetching
+//! the next block of weight rows while it multiplies the current one. Each output element is
+//! summed over `k` in order (one rounding per multiply-add), the same sum a GEMM forms, up to
+//! the grouping of its partial sums.
+//!
+//! AVX-512 only ([`available`]); elsewhere the caller keeps the GEMM.
+
+use rayon::prelude::*;
+
+/// Most rows [`product`] takes.
+pub(crate) const MAX_ROWS: usize = 8;
+
+/// Weight rows multiplied per pass over a column panel (the output rows are loaded and
+/// stored once per block).
+const KB: usize = 8;
+
+/// Whether [`product`] runs on this CPU.
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::simd::level() >= 4
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `y = x·W` (row-major, `m × n`) for `x` (`m × k`, row stride `xs`, unit column stride) and
+/// `W` (`k × n`, row stride `ws`, unit column stride).
+///
+/// # Panics
+/// When `m > MAX_ROWS`, [`available`] is false, or a slice is shorter than its shape needs.
+pub(crate) fn product(
+    m: usize,
+    n: usize,
+    k: usize,
+    x: &[f32],
+    xs: usize,
+    w: &[f32],
+    ws: usize,
+) -> Vec<f32> {
+    assert!(m <= MAX_ROWS && available(), "few-rows product: {m} rows");
+    let mut y = vec![0.0f32; m * n];
+    if m == 0 || n == 0 || k == 0 {
+        return y;
+    }
+    assert!(
+        x.len() >= (m - 1) * xs + k && w.len() >= (k - 1) * ws + n && xs >= k && ws >= n,
+        "few-rows product out of bounds: x {} for {m} × {k} (stride {xs}), W {} for {k} × {n} (stride {ws})",
+        x.len(),
+        w.len()
+    );
+    // Column ranges of whole 64-byte lines, one or more per thread.
+    let threads = rayon::current_num_threads().max(1);
+    let per = n.div_ceil(threads).next_multiple_of(16).max(64);
+    let out = Out(y.as_mut_ptr());
+    (0..n.div_ceil(per)).into_par_iter().for_each(|t| {
+        let c0 = t * per;
+        let c1 = (c0 + per).min(n);
+        // SAFETY: AVX-512 checked above; the bounds were checked above; this range alone
+        // writes columns c0 .. c1 of the output's m rows of n.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::columns(m, k, x.as_ptr(), xs, w.as_ptr(), ws, c0, c1, out.get(), n)
+        };
+    });
+    y
+}
+
+/// The output buffer the column ranges write into, each its own columns.
+struct Out(*mut f32);
+
+// SAFETY: the ranges write disjoint columns and the buffer outlives the parallel loop.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+impl Out {
+    fn get(&self) -> *mut f32 {
+        self.0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{KB, MAX_ROWS};
+
+    /// `y[i, c] += Σ_k x[i, k]·W[k, c]` for `i < m`, `c0 ≤ c < c1` (`y` zeroed by the caller).
+    ///
+    /// # Safety
+    /// AVX-512F; `x` holds `m` rows of `k` at stride `xs`, `w` holds `k` rows of at least
+    /// `c1` at stride `ws`, `y` holds `m` rows of at least `c1` at stride `ys`, and no other
+    /// thread touches columns `c0 .. c1` of `y`.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn columns(
+        m: usize,
+        k: usize,
+        x: *const f32,
+        xs: usize,
+        w: *const f32,
+        ws: usize,
+        c0: usize,
+        c1: usize,
+        y: *mut f32,
+        ys: usize,
+    ) {
+        let mut k0 = 0;
+        while k0 < k {
+            let kb = KB.min(k - k0);
+            let mut c = c0;
+            while c < c1 {
+                let width = (c1 - c).min(32);
+                // SAFETY: the caller's bounds; rows k0 .. k0 + kb, columns c .. c + width.
+                unsafe {
+                    match m {
+                        8 => panel::<8>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        7 => panel::<7>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        6 => panel::<6>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        5 => panel::<5>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        4 => panel::<4>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        3 => panel::<3>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        2 => panel::<2>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                        _ => panel::<1>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
+                    }
+                }
+                c += width;
+            }
+            k0 += kb;
+        }
+    }
+
+    /// `y[i, c .. c + width] += Σ_{k0 ≤ kk < k0 + kb} x[i, kk]·W[kk, c .. c + width]` for
+    /// `i < M`, `width ≤ 32`, and a prefetch of the same columns of the next block's rows.
+    ///
+    /// # Safety
+    /// As [`columns`], for these rows and columns.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn panel<const M: usize>(
+        k0: usize,
+        kb: usize,
+        k: usize,
+        x: *const f32,
+        xs: usize,
+        w: *const f32,
+        ws: usize,
+        c: usize,
+        width: usize,
+        y: *mut f32,
+        ys: usize,
+    ) {
+        let m0: __mmask16 = if width >= 16 {
+            0xffff
+        } else {
+            ((1u32 << width) - 1) as __mmask16
+        };
+        let m1: __mmask16 = if width >= 32 {
+            0xffff
+        } else if width > 16 {
+            ((1u32 << (width - 16)) - 1) as __mmask16
+        } else {
+            0
+        };
+        let mut a0 = [_mm512_setzero_ps(); MAX_ROWS];
+        let mut a1 = [_mm512_setzero_ps(); MAX_ROWS];
+        // SAFETY (all accesses): inside the rows and columns the caller vouches for; masked
+        // lanes are neither read nor written; prefetches never fault.
+        for i in 0..M {
+            let row = unsafe { y.add(i * ys + c) };
+            a0[i] = unsafe { _mm512_maskz_loadu_ps(m0, row) };
+            a1[i] = unsafe { _mm512_maskz_loadu_ps(m1, row.add(16)) };
+        }
+        for kk in k0..k0 + kb {
+            let wr = unsafe { w.add(kk * ws + c) };
+            let w0 = unsafe { _mm512_maskz_loadu_ps(m0, wr) };
+            let w1 = unsafe { _mm512_maskz_loadu_ps(m1, wr.add(16)) };
+            if kk + KB < k {
+                let next = wr.wrapping_add(KB * ws);
+                _mm_prefetch::<_MM_HINT_T0>(next as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(16) as *const i8);
+            }
+            for i in 0..M {
+                let xb = _mm512_set1_ps(unsafe { *x.add(i * xs + kk) });
+                a0[i] = _mm512_fmadd_ps(w0, xb, a0[i]);
+                a1[i] = _mm512_fmadd_ps(w1, xb, a1[i]);
+            }
+        }
+        for i in 0..M {
+            let row = unsafe { y.add(i * ys + c) };
+            unsafe {
+                _mm512_mask_storeu_ps(row, m0, a0[i]);
+                _mm512_mask_storeu_ps(row.add(16), m1, a1[i]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row count up to 8, widths with and without a 16- or 32-column tail, depths with
+    /// and without a partial block, strides wider than the shapes.
+    #[test]
+    fn product_matches_f64_sums() {
+        if !available() {
+            return;
+        }
+        for m in 1..=MAX_ROWS {
+            for &(n, k) in &[(256usize, 64usize), (37, 9), (16, 1), (100, 17), (1, 5)] {
+                let (xs, ws) = (k + 3, n + 5);
+                let x: Vec<f32> = (0..m * xs)
+                    .map(|i| ((i * 7919 % 211) as f32 - 105.0) / 97.0)
+                    .collect();
+                let w: Vec<f32> = (0..k * ws)
+                    .map(|i| ((i * 104_729 % 193) as f32 - 96.0) / 89.0)
+                    .collect();
+                let y = product(m, n, k, &x, xs, &w, ws);
+                assert_eq!(y.len(), m * n);
+                for i in 0..m {
+                    for c in 0..n {
+                        let want: f64 = (0..k)
+                            .map(|kk| x[i * xs + kk] as f64 * w[kk * ws + c] as f64)
+                            .sum();
+                        let got = y[i * n + c] as f64;
+                        assert!(
+                            (got - want).abs() <= 1e-5 * (k as f64).sqrt() * want.abs().max(1.0),
+                            "m {m} n {n} k {k} ({i}, {c}): {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
