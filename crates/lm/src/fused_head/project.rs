@@ -2,7 +2,7 @@
 //! batch) against a block of vocabulary rows, the rows streamed once from memory.
 //!
 //! ```text
-//! out[v·b + j] = Σ_k w[v·rs + k] · h[j·d + k]      v < rows, j < b, k < d
+//! out[j·os + v] = Σ_k w[v·rs + k] · h[j·d + k]      v < rows, j < b, k < d
 //! ```
 //!
 //! At batch 1 the product reads each weight once per multiply-add and runs at the memory's

@@ -75,6 +75,11 @@ pub(crate) fn product(
         unsafe {
             avx512::columns(m, k, x.as_ptr(), xs, w.as_ptr(), ws, c0, c1, out.get(), n)
         };
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!(
+            "few-rows product without AVX-512 ({:p}, {c0}..{c1})",
+            out.get()
+        );
     });
     y
 }
