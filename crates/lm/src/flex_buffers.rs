@@ -25,3 +25,24 @@ pub(crate) fn owned(t: FlexTensor, op: &str) -> FlexTensor {
     let v = t.as_slice::<f32>().expect("contiguous").to_vec();
     FlexTensor::from_data(TensorData::new(v, shape))
 }
+
+/// An output buffer that the tasks of a parallel loop write at once, each its own elements
+/// (the vocabulary blocks of the decoding head, the column ranges of the few-rows product).
+pub(crate) struct DisjointWrites(*mut f32);
+
+// SAFETY: the tasks write disjoint elements (each user's contract) and the buffer outlives
+// the parallel loop it is shared with.
+unsafe impl Send for DisjointWrites {}
+unsafe impl Sync for DisjointWrites {}
+
+impl DisjointWrites {
+    /// Shares the buffer starting at `ptr`.
+    pub(crate) fn new(ptr: *mut f32) -> Self {
+        Self(ptr)
+    }
+
+    /// The element `offset` floats in (a method, so closures capture the whole wrapper).
+    pub(crate) fn at(&self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::simd;
 use super::{FusedHeadBackend, HeadSpec, NextTokens, Pick};
+use crate::flex_buffers::DisjointWrites;
 
 /// Smallest vocabulary block a row chunk is given before rows are split into several chunks.
 const MIN_BLOCK: usize = 1024;
@@ -439,20 +440,6 @@ impl FusedHeadBackend for Flex {
     }
 }
 
-/// The logits buffer the vocabulary blocks of [`small_batch_logits`] write into, each its
-/// own columns.
-struct SharedOut(*mut f32);
-
-// SAFETY: the blocks write disjoint elements and the buffer outlives the parallel loop.
-unsafe impl Send for SharedOut {}
-unsafe impl Sync for SharedOut {}
-
-impl SharedOut {
-    fn at(&self, v0: usize) -> *mut f32 {
-        self.0.wrapping_add(v0)
-    }
-}
-
 /// Logits `[B, V]` (row-major) of hidden rows `h` (`[B, d]`) through the projection, on the
 /// host: the weights are streamed once in vocabulary blocks spread over the rayon pool.
 fn small_batch_logits(
@@ -471,7 +458,7 @@ fn small_batch_logits(
         const BLOCK: usize = 2048;
         let storage = &w.storage::<f32>()[w.layout().start_offset()..];
         let rs = wv.rs as usize;
-        let out = SharedOut(logits.spare_capacity_mut().as_mut_ptr() as *mut f32);
+        let out = DisjointWrites::new(logits.spare_capacity_mut().as_mut_ptr() as *mut f32);
         (0..vocab.div_ceil(BLOCK)).into_par_iter().for_each(|blk| {
             let v0 = blk * BLOCK;
             let rows = BLOCK.min(vocab - v0);

@@ -18,6 +18,8 @@
 
 use rayon::prelude::*;
 
+use crate::flex_buffers::DisjointWrites;
+
 /// Most rows [`product`] takes.
 pub(crate) const MAX_ROWS: usize = 8;
 
@@ -65,7 +67,7 @@ pub(crate) fn product(
     // Column ranges of whole 64-byte lines, one or more per thread.
     let threads = rayon::current_num_threads().max(1);
     let per = n.div_ceil(threads).next_multiple_of(16).max(64);
-    let out = Out(y.as_mut_ptr());
+    let out = DisjointWrites::new(y.as_mut_ptr());
     (0..n.div_ceil(per)).into_par_iter().for_each(|t| {
         let c0 = t * per;
         let c1 = (c0 + per).min(n);
@@ -73,28 +75,15 @@ pub(crate) fn product(
         // writes columns c0 .. c1 of the output's m rows of n.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::columns(m, k, x.as_ptr(), xs, w.as_ptr(), ws, c0, c1, out.get(), n)
+            avx512::columns(m, k, x.as_ptr(), xs, w.as_ptr(), ws, c0, c1, out.at(0), n)
         };
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!(
             "few-rows product without AVX-512 ({:p}, {c0}..{c1})",
-            out.get()
+            out.at(0)
         );
     });
     y
-}
-
-/// The output buffer the column ranges write into, each its own columns.
-struct Out(*mut f32);
-
-// SAFETY: the ranges write disjoint columns and the buffer outlives the parallel loop.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    fn get(&self) -> *mut f32 {
-        self.0
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
