@@ -84,3 +84,4 @@ pub use logprobs::{SequenceLogProbs, TokenStats};
 pub use model::Transformer;
 pub use model::gemma::LayerKind;
 pub use model::{Gemma3, Gemma3Config, LanguageModel, RopeScaling};
+pub use simd::SIMD_LEVEL_ENV;

@@ -79,26 +79,41 @@ macro_rules! dispatched {
 }
 pub(crate) use dispatched;
 
-/// x86-64 micro-architecture level the kernels may use: 4 (AVX-512), 3 (AVX2 + FMA) or 0.
+/// Environment variable that caps the instruction-set level the kernels use (`3`: AVX2 at most, `0`: the
+/// baseline), to compare the kernels' paths on one machine; read once.
+pub const SIMD_LEVEL_ENV: &str = "LM_SIMD_LEVEL";
+
+/// x86-64 micro-architecture level the kernels may use: 4 (AVX-512), 3 (AVX2 + FMA) or 0,
+/// at most [`SIMD_LEVEL_ENV`] when that is set to a number.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn level() -> u8 {
     use std::sync::OnceLock;
     static LEVEL: OnceLock<u8> = OnceLock::new();
     *LEVEL.get_or_init(|| {
-        let v3 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-        let v4 = v3
-            && is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512dq")
-            && is_x86_feature_detected!("avx512vl");
-        if v4 {
-            4
-        } else if v3 {
-            3
-        } else {
-            0
-        }
+        let cap = std::env::var(SIMD_LEVEL_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u8>().ok())
+            .unwrap_or(4);
+        detected_level().min(cap)
     })
+}
+
+/// The level the CPU reports (see [`level`]).
+#[cfg(target_arch = "x86_64")]
+fn detected_level() -> u8 {
+    let v3 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    let v4 = v3
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512dq")
+        && is_x86_feature_detected!("avx512vl");
+    if v4 {
+        4
+    } else if v3 {
+        3
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@
 //! threshold, so the results equal burn's to float rounding (tested, values and gradients);
 //! autodiff keeps `x` and `W`, as burn's `Linear` does.
 //!
-//! A forward of at most eight rows (a decoding step) on AVX-512 takes the few-rows product
-//! instead (`few_rows`): it reads `W` once, in memory order, without the GEMM's packing copy
-//! (Gemma 3 270M sampled decoding at batch 8: 147–152 → 164–168 tokens/s; the tiny config
-//! +5–24 % at batch 8, +30–45 % at batch 1).
+//! A forward of at most eight rows (a decoding step) on AVX-512 or AVX2 takes the few-rows
+//! product instead (`few_rows`): it reads `W` once, in memory order, without the GEMM's
+//! packing copy (Gemma 3 270M sampled decoding at batch 8: 147–152 → 164–168 tokens/s; the
+//! tiny config +5–24 % at batch 8, +30–45 % at batch 1).
 //!
 //! It is a burn backend extension implemented for Flex (with and without autodiff);
 //! elsewhere, and with `LM_FUSED_LINEAR=0`, [`linear`] is burn's `Linear::forward`.
