@@ -79,8 +79,8 @@ macro_rules! dispatched {
 }
 pub(crate) use dispatched;
 
-/// Environment variable that caps the instruction-set level the kernels use (`3`: AVX2 at most, `0`: the
-/// baseline), to compare the kernels' paths on one machine; read once.
+/// Environment variable that caps the instruction-set level the kernels use (`3`: AVX2 at
+/// most, `0`: the baseline), to compare the kernels' paths on one machine; read once.
 pub const SIMD_LEVEL_ENV: &str = "LM_SIMD_LEVEL";
 
 /// x86-64 micro-architecture level the kernels may use: 4 (AVX-512), 3 (AVX2 + FMA) or 0,
@@ -90,12 +90,20 @@ pub(crate) fn level() -> u8 {
     use std::sync::OnceLock;
     static LEVEL: OnceLock<u8> = OnceLock::new();
     *LEVEL.get_or_init(|| {
-        let cap = std::env::var(SIMD_LEVEL_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u8>().ok())
-            .unwrap_or(4);
-        detected_level().min(cap)
+        capped(
+            detected_level(),
+            std::env::var(SIMD_LEVEL_ENV).ok().as_deref(),
+        )
     })
+}
+
+/// `detected`, at most the level `cap` names (a number; anything else caps nothing).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn capped(detected: u8, cap: Option<&str>) -> u8 {
+    let cap = cap
+        .and_then(|v| v.trim().parse::<u8>().ok())
+        .unwrap_or(u8::MAX);
+    detected.min(cap)
 }
 
 /// The level the CPU reports (see [`level`]).
@@ -119,6 +127,15 @@ fn detected_level() -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_level_cap_lowers_and_never_raises() {
+        assert_eq!(capped(4, None), 4);
+        assert_eq!(capped(4, Some("3")), 3);
+        assert_eq!(capped(4, Some(" 0 ")), 0);
+        assert_eq!(capped(3, Some("4")), 3);
+        assert_eq!(capped(4, Some("avx2")), 4);
+    }
 
     #[test]
     fn exp_is_accurate_over_the_softmax_range() {
