@@ -79,6 +79,26 @@ macro_rules! dispatched {
 }
 pub(crate) use dispatched;
 
+/// `up_to_eight!(n, f(args))` calls `f::<N>(args)` for the run-time count `n` in `1..=8`
+/// (`N = 1` below 2): the const-generic instantiations of a kernel unrolled over its rows.
+#[cfg(target_arch = "x86_64")]
+macro_rules! up_to_eight {
+    ($n:expr, $f:ident($($a:expr),* $(,)?)) => {
+        match $n {
+            8 => $f::<8>($($a),*),
+            7 => $f::<7>($($a),*),
+            6 => $f::<6>($($a),*),
+            5 => $f::<5>($($a),*),
+            4 => $f::<4>($($a),*),
+            3 => $f::<3>($($a),*),
+            2 => $f::<2>($($a),*),
+            _ => $f::<1>($($a),*),
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use up_to_eight;
+
 /// Environment variable that caps the instruction-set level the kernels use (`3`: AVX2 at
 /// most, `0`: the baseline), to compare the kernels' paths on one machine; read once.
 pub const SIMD_LEVEL_ENV: &str = "LM_SIMD_LEVEL";

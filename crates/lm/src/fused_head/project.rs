@@ -236,6 +236,8 @@ unsafe fn drive(
 mod avx512 {
     use std::arch::x86_64::*;
 
+    use crate::simd::up_to_eight;
+
     /// Hidden rows multiplied per pass over a pair of vocabulary rows.
     pub(super) const HB: usize = 8;
 
@@ -255,18 +257,7 @@ mod avx512 {
         let full = d / 16;
         let tail: __mmask16 = ((1u32 << (d % 16)) - 1) as __mmask16;
         // SAFETY: the caller's contract.
-        let sums = unsafe {
-            match nb {
-                8 => group::<8>(pfd, r0, r1, hp, d, full, tail),
-                7 => group::<7>(pfd, r0, r1, hp, d, full, tail),
-                6 => group::<6>(pfd, r0, r1, hp, d, full, tail),
-                5 => group::<5>(pfd, r0, r1, hp, d, full, tail),
-                4 => group::<4>(pfd, r0, r1, hp, d, full, tail),
-                3 => group::<3>(pfd, r0, r1, hp, d, full, tail),
-                2 => group::<2>(pfd, r0, r1, hp, d, full, tail),
-                _ => group::<1>(pfd, r0, r1, hp, d, full, tail),
-            }
-        };
+        let sums = unsafe { up_to_eight!(nb, group(pfd, r0, r1, hp, d, full, tail)) };
         let mut lanes = [0.0f32; 16];
         // SAFETY: `lanes` holds 16 floats.
         unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), sums) };

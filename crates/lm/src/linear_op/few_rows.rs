@@ -110,12 +110,34 @@ unsafe fn product_with(
     (0..n.div_ceil(per)).into_par_iter().for_each(|t| {
         let c0 = t * per;
         let c1 = (c0 + per).min(n);
-        let (xp, wp) = (x.as_ptr(), w.as_ptr());
+        let o = Operands {
+            x: x.as_ptr(),
+            xs,
+            w: w.as_ptr(),
+            ws,
+            y: out.at(0),
+            ys: n,
+            k,
+        };
         // SAFETY: the caller vouches for the instruction set, the bounds were checked
         // above, and this range alone writes columns c0 .. c1 of the output's m rows of n.
-        unsafe { columns(m, k, xp, xs, wp, ws, c0, c1, out.at(0), n, pw, panel) };
+        unsafe { columns(m, o, c0, c1, pw, panel) };
     });
     y
+}
+
+/// The operands of a few-rows product: `x` (`m` rows of `k` at stride `xs`), `W` (`k` rows at
+/// stride `ws`) and `y` (`m` rows at stride `ys`).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Operands {
+    x: *const f32,
+    xs: usize,
+    w: *const f32,
+    ws: usize,
+    y: *mut f32,
+    ys: usize,
+    k: usize,
 }
 
 /// One SIMD panel: `y[i, c .. c + width] += Σ_{k0 ≤ kk < k0 + kb} x[i, kk]·W[kk, c .. c + width]`
@@ -123,24 +145,10 @@ unsafe fn product_with(
 /// of the next block's rows.
 ///
 /// # Safety
-/// The CPU has the panel's instruction set; `x` holds `m` rows of `k` at stride `xs`, `w`
-/// holds `k` rows of at least `c + width` at stride `ws`, `y` holds `m` rows of at least
-/// `c + width` at stride `ys`, and no other thread touches those columns of `y`.
+/// The CPU has the panel's instruction set; the operands hold their rows up to column
+/// `c + width`, and no other thread touches those columns of `y`.
 #[cfg(target_arch = "x86_64")]
-type Panel = unsafe fn(
-    m: usize,
-    k0: usize,
-    kb: usize,
-    k: usize,
-    x: *const f32,
-    xs: usize,
-    w: *const f32,
-    ws: usize,
-    c: usize,
-    width: usize,
-    y: *mut f32,
-    ys: usize,
-);
+type Panel = unsafe fn(m: usize, o: Operands, k0: usize, kb: usize, c: usize, width: usize);
 
 /// `y[i, c] += Σ_k x[i, k]·W[k, c]` for `i < m`, `c0 ≤ c < c1` (`y` zeroed by the caller):
 /// blocks of [`KB`] weight rows, each swept in panels of `pw` columns.
@@ -148,29 +156,15 @@ type Panel = unsafe fn(
 /// # Safety
 /// As [`Panel`], for columns `c0 .. c1`.
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn columns(
-    m: usize,
-    k: usize,
-    x: *const f32,
-    xs: usize,
-    w: *const f32,
-    ws: usize,
-    c0: usize,
-    c1: usize,
-    y: *mut f32,
-    ys: usize,
-    pw: usize,
-    panel: Panel,
-) {
+unsafe fn columns(m: usize, o: Operands, c0: usize, c1: usize, pw: usize, panel: Panel) {
     let mut k0 = 0;
-    while k0 < k {
-        let kb = KB.min(k - k0);
+    while k0 < o.k {
+        let kb = KB.min(o.k - k0);
         let mut c = c0;
         while c < c1 {
             let width = (c1 - c).min(pw);
             // SAFETY: the caller's bounds; rows k0 .. k0 + kb, columns c .. c + width.
-            unsafe { panel(m, k0, kb, k, x, xs, w, ws, c, width, y, ys) };
+            unsafe { panel(m, o, k0, kb, c, width) };
             c += width;
         }
         k0 += kb;
@@ -182,7 +176,8 @@ unsafe fn columns(
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{KB, MAX_ROWS};
+    use super::{KB, MAX_ROWS, Operands};
+    use crate::simd::up_to_eight;
 
     /// Columns per panel.
     pub(super) const PW: usize = 32;
@@ -191,57 +186,35 @@ mod avx512 {
     ///
     /// # Safety
     /// AVX-512F, and [`super::Panel`]'s.
-    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn panel(
         m: usize,
+        o: Operands,
         k0: usize,
         kb: usize,
-        k: usize,
-        x: *const f32,
-        xs: usize,
-        w: *const f32,
-        ws: usize,
         c: usize,
         width: usize,
-        y: *mut f32,
-        ys: usize,
     ) {
         // SAFETY: the caller's contract.
-        unsafe {
-            match m {
-                8 => rows::<8>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                7 => rows::<7>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                6 => rows::<6>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                5 => rows::<5>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                4 => rows::<4>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                3 => rows::<3>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                2 => rows::<2>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                _ => rows::<1>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-            }
-        }
+        unsafe { up_to_eight!(m, rows(o, k0, kb, c, width)) }
     }
 
     /// [`panel`] for `M` rows.
     ///
     /// # Safety
     /// As [`panel`].
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn rows<const M: usize>(
-        k0: usize,
-        kb: usize,
-        k: usize,
-        x: *const f32,
-        xs: usize,
-        w: *const f32,
-        ws: usize,
-        c: usize,
-        width: usize,
-        y: *mut f32,
-        ys: usize,
-    ) {
+    unsafe fn rows<const M: usize>(o: Operands, k0: usize, kb: usize, c: usize, width: usize) {
+        let Operands {
+            x,
+            xs,
+            w,
+            ws,
+            y,
+            ys,
+            k,
+        } = o;
         let m0: __mmask16 = if width >= 16 {
             0xffff
         } else {
@@ -294,7 +267,8 @@ mod avx512 {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{KB, MAX_ROWS};
+    use super::{KB, MAX_ROWS, Operands};
+    use crate::simd::up_to_eight;
 
     /// Columns per panel.
     pub(super) const PW: usize = 8;
@@ -303,57 +277,35 @@ mod avx2 {
     ///
     /// # Safety
     /// AVX2 and FMA, and [`super::Panel`]'s.
-    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn panel(
         m: usize,
+        o: Operands,
         k0: usize,
         kb: usize,
-        k: usize,
-        x: *const f32,
-        xs: usize,
-        w: *const f32,
-        ws: usize,
         c: usize,
         width: usize,
-        y: *mut f32,
-        ys: usize,
     ) {
         // SAFETY: the caller's contract.
-        unsafe {
-            match m {
-                8 => rows::<8>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                7 => rows::<7>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                6 => rows::<6>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                5 => rows::<5>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                4 => rows::<4>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                3 => rows::<3>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                2 => rows::<2>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-                _ => rows::<1>(k0, kb, k, x, xs, w, ws, c, width, y, ys),
-            }
-        }
+        unsafe { up_to_eight!(m, rows(o, k0, kb, c, width)) }
     }
 
     /// [`panel`] for `M` rows.
     ///
     /// # Safety
     /// As [`panel`].
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn rows<const M: usize>(
-        k0: usize,
-        kb: usize,
-        k: usize,
-        x: *const f32,
-        xs: usize,
-        w: *const f32,
-        ws: usize,
-        c: usize,
-        width: usize,
-        y: *mut f32,
-        ys: usize,
-    ) {
+    unsafe fn rows<const M: usize>(o: Operands, k0: usize, kb: usize, c: usize, width: usize) {
+        let Operands {
+            x,
+            xs,
+            w,
+            ws,
+            y,
+            ys,
+            k,
+        } = o;
         let lane = |i: i32| -((i < width as i32) as i32);
         let mask = _mm256_setr_epi32(
             lane(0),
